@@ -1,0 +1,8 @@
+#pragma once
+/// \file analysis.hpp
+/// Umbrella header of cldyn::analysis: what the theory predicts.
+
+#include "cldyn/analysis/finite_difference.hpp"
+#include "cldyn/analysis/gated_covariance.hpp"
+#include "cldyn/analysis/spectra.hpp"
+#include "cldyn/core.hpp"

@@ -1,0 +1,75 @@
+#include "cldyn/pairwise_importance.hpp"
+
+#include <cmath>
+#include <sstream>
+#include <string>
+
+#include "cldyn/validate.hpp"
+
+namespace cldyn {
+
+PairwiseImportance PairwiseImportance::uniform(Eigen::Index n, double value) {
+  constexpr const char* where = "PairwiseImportance::uniform";
+  require(n >= 2, where, "N", n, "N >= 2");
+  require(std::isfinite(value) && value >= 0.0, where, "value", value, "value >= 0 and finite");
+  PairwiseImportance a;
+  a.n_ = n;
+  a.uniform_ = true;
+  a.value_ = value;
+  a.r_ = Eigen::VectorXd::Constant(n, value * static_cast<double>(n - 1));
+  a.c_ = a.r_;
+  return a;
+}
+
+PairwiseImportance PairwiseImportance::from_matrix(Eigen::MatrixXd alpha) {
+  constexpr const char* where = "PairwiseImportance::from_matrix";
+  require(alpha.rows() == alpha.cols(), where, "alpha shape",
+          std::to_string(alpha.rows()) + "x" + std::to_string(alpha.cols()), "a square matrix");
+  require(alpha.rows() >= 2, where, "N", alpha.rows(), "N >= 2");
+  require_finite(alpha, where, "alpha");
+  for (Eigen::Index j = 0; j < alpha.cols(); ++j) {
+    for (Eigen::Index i = 0; i < alpha.rows(); ++i) {
+      const std::string entry = "alpha(" + std::to_string(i) + "," + std::to_string(j) + ")";
+      require(alpha(i, j) >= 0.0, where, entry, alpha(i, j), "alpha_ij >= 0");
+      require(i != j || alpha(i, j) == 0.0, where, entry, alpha(i, j), "zero diagonal");
+    }
+  }
+  PairwiseImportance a;
+  a.n_ = alpha.rows();
+  a.uniform_ = false;
+  a.r_ = alpha.rowwise().sum();
+  a.c_ = alpha.colwise().sum().transpose();
+  a.alpha_ = std::move(alpha);
+  return a;
+}
+
+double PairwiseImportance::operator()(Eigen::Index i, Eigen::Index j) const {
+  if (uniform_) return i == j ? 0.0 : value_;
+  return alpha_(i, j);
+}
+
+Eigen::MatrixXd PairwiseImportance::matrix() const {
+  if (!uniform_) return alpha_;
+  Eigen::MatrixXd m = Eigen::MatrixXd::Constant(n_, n_, value_);
+  m.diagonal().setZero();
+  return m;
+}
+
+Eigen::MatrixXd PairwiseImportance::apply_laplacian(
+    const Eigen::Ref<const Eigen::MatrixXd>& b) const {
+  require(b.rows() == n_, "PairwiseImportance::apply_laplacian", "rows of B", b.rows(),
+          "rows of B == N = " + std::to_string(n_));
+  if (uniform_) {
+    // a(2N·I − 2·11ᵀ)·B
+    const Eigen::RowVectorXd col_total = b.colwise().sum();
+    Eigen::MatrixXd out = (2.0 * static_cast<double>(n_)) * b;
+    out.rowwise() -= 2.0 * col_total;
+    return value_ * out;
+  }
+  Eigen::MatrixXd out = (r_ + c_).asDiagonal() * b;
+  out.noalias() -= alpha_ * b;
+  out.noalias() -= alpha_.transpose() * b;
+  return out;
+}
+
+}  // namespace cldyn

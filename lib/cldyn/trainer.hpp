@@ -1,0 +1,85 @@
+#pragma once
+/// \file trainer.hpp
+/// α-CL trainer (theory §1, §3): gradient *ascent* on E_α with α recomputed at every step and
+/// frozen inside it, θ ← θ + η·∇_θ E_{sg(α(θ))}(θ); by Identity A this is gradient descent on
+/// the loss. Update rule: plain SGD, momentum (buffer starts at the first gradient) and coupled
+/// weight decay (g ← ∇E − wd·W). Optional weight normalisation keeps every ‖w_k‖ = 1, either by
+/// projecting the step onto the tangent space and retracting, or by renormalising after a full
+/// step. The trainer never prints; it reports through callbacks and its result.
+
+#include <Eigen/Core>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cldyn/batch.hpp"
+#include "cldyn/loss.hpp"
+#include "cldyn/one_layer.hpp"
+#include "cldyn/rng.hpp"
+#include "cldyn/status.hpp"
+
+namespace cldyn {
+
+enum class Normalization {
+  none,         ///< unconstrained W
+  project,      ///< step along P⊥_w g, then retract each column to the unit sphere
+  renormalize,  ///< full step, then rescale each column to unit norm
+};
+
+struct TrainerOptions {
+  double learning_rate = 0.01;  ///< η > 0
+  double momentum = 0.0;        ///< μ ∈ [0, 1)
+  double weight_decay = 0.0;    ///< wd ≥ 0, coupled: g ← ∇E − wd·W
+  Normalization normalization = Normalization::renormalize;
+  Eigen::Index max_steps = 1000;  ///< ≥ 1
+  /// Convergence (fixed batch only): stop when the relative stationarity residual
+  /// ‖P g‖_F / (‖∇E‖_F + wd‖W‖_F) ≤ tolerance, P = P⊥ per column when normalised, else I.
+  /// 0 disables the test.
+  double tolerance = 1e-10;
+  /// Record a trajectory point every `record_every` steps (0: only the first and last).
+  Eigen::Index record_every = 0;
+
+  /// Throws std::invalid_argument naming the first field out of range.
+  void validate() const;
+};
+
+/// What a callback sees at a step, before the update is applied.
+struct StepInfo {
+  Eigen::Index step;  ///< 0-based
+  double energy;      ///< E_α at the current weights and α
+  double loss;        ///< the loss value
+  double residual;    ///< relative stationarity residual (see TrainerOptions::tolerance)
+  const Eigen::MatrixXd& weights;
+};
+
+/// Return false to stop training (status stopped_by_callback).
+using TrainCallback = std::function<bool(const StepInfo&)>;
+
+struct TrajectoryPoint {
+  Eigen::Index step;
+  double energy, loss, residual;
+};
+
+struct TrainResult {
+  Status status = Status::max_steps;
+  std::string message;
+  Eigen::Index steps = 0;  ///< updates applied
+  double initial_energy = 0, final_energy = 0;
+  double initial_loss = 0, final_loss = 0;
+  double final_residual = 0;
+  std::vector<TrajectoryPoint> trajectory;
+};
+
+/// Draws a fresh batch from the given stream.
+using BatchSampler = std::function<TwoViewBatch(Rng&)>;
+
+/// Fixed-batch (full data) mode: the same batch at every step; may converge.
+TrainResult train(OneLayerNetwork& net, const Loss& loss, const TwoViewBatch& batch,
+                  const TrainerOptions& options, const std::vector<TrainCallback>& callbacks = {});
+
+/// Fresh-batch mode: sampler(rng) gives the batch of each step. Ends at max_steps (or a
+/// callback / non-finite value); the convergence test does not apply to stochastic steps.
+TrainResult train(OneLayerNetwork& net, const Loss& loss, const BatchSampler& sampler, Rng& rng,
+                  const TrainerOptions& options, const std::vector<TrainCallback>& callbacks = {});
+
+}  // namespace cldyn

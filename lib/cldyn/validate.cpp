@@ -1,0 +1,31 @@
+#include "cldyn/validate.hpp"
+
+#include <cmath>
+
+namespace cldyn {
+
+void require_finite(const Eigen::Ref<const Eigen::MatrixXd>& m, std::string_view where,
+                    std::string_view param) {
+  if (m.allFinite()) return;
+  for (Eigen::Index j = 0; j < m.cols(); ++j) {
+    for (Eigen::Index i = 0; i < m.rows(); ++i) {
+      if (!std::isfinite(m(i, j))) {
+        std::ostringstream msg;
+        msg << where << ": " << param << "(" << i << "," << j << ") = " << m(i, j)
+            << " violates the constraint that every entry is finite";
+        throw std::invalid_argument(msg.str());
+      }
+    }
+  }
+}
+
+void require_shape(const Eigen::Ref<const Eigen::MatrixXd>& m, Eigen::Index rows,
+                   Eigen::Index cols, std::string_view where, std::string_view param) {
+  if (m.rows() == rows && m.cols() == cols) return;
+  std::ostringstream msg;
+  msg << where << ": " << param << " has shape " << m.rows() << "x" << m.cols()
+      << ", violates the required shape " << rows << "x" << cols;
+  throw std::invalid_argument(msg.str());
+}
+
+}  // namespace cldyn

@@ -31,12 +31,7 @@ std::string Activation::name() const {
   switch (kind_) {
     case Kind::linear: return "linear";
     case Kind::relu: return "relu";
-    case Kind::leaky_relu: {
-      std::ostringstream s;
-      s.precision(17);
-      s << "leaky:" << gamma_;
-      return s.str();
-    }
+    case Kind::leaky_relu: return "leaky:" + shortest(gamma_);
   }
   return "unknown";
 }

@@ -13,8 +13,11 @@ namespace {
 
 void validate_outputs(const Eigen::Ref<const Eigen::MatrixXd>& f,
                       const Eigen::Ref<const Eigen::MatrixXd>& f_prime, const char* where) {
+  require(f.rows() >= 2, where, "N (rows of F)", f.rows(), "N >= 2");
   require(f.cols() >= 1, where, "p (columns of F)", f.cols(), "p >= 1");
-  validate_views(f, f_prime, where);
+  require_shape(f_prime, f.rows(), f.cols(), where, "F'");
+  require_finite(f, where, "F");
+  require_finite(f_prime, where, "F'");
 }
 
 /// Row-wise softmax of InfoNCE: p_ik = e^{−d²_ik/τ}/Z_i (k ≠ i), p⁺_i = ε·e^{−d²_i/τ}/Z_i and
@@ -83,10 +86,7 @@ Loss Loss::infonce(double tau, double eps) {
 
 std::string Loss::name() const {
   if (kind_ == Kind::quadratic) return "quadratic";
-  std::ostringstream s;
-  s.precision(17);
-  s << "infonce(tau=" << tau_ << ",eps=" << eps_ << ")";
-  return s.str();
+  return "infonce(tau=" + shortest(tau_) + ",eps=" + shortest(eps_) + ")";
 }
 
 PairwiseImportance Loss::pairwise_importance(

@@ -27,11 +27,13 @@ PairwiseImportance PairwiseImportance::from_matrix(Eigen::MatrixXd alpha) {
           std::to_string(alpha.rows()) + "x" + std::to_string(alpha.cols()), "a square matrix");
   require(alpha.rows() >= 2, where, "N", alpha.rows(), "N >= 2");
   require_finite(alpha, where, "alpha");
-  for (Eigen::Index j = 0; j < alpha.cols(); ++j) {
-    for (Eigen::Index i = 0; i < alpha.rows(); ++i) {
-      const std::string entry = "alpha(" + std::to_string(i) + "," + std::to_string(j) + ")";
-      require(alpha(i, j) >= 0.0, where, entry, alpha(i, j), "alpha_ij >= 0");
-      require(i != j || alpha(i, j) == 0.0, where, entry, alpha(i, j), "zero diagonal");
+  if ((alpha.array() < 0.0).any() || (alpha.diagonal().array() != 0.0).any()) {
+    for (Eigen::Index j = 0; j < alpha.cols(); ++j) {
+      for (Eigen::Index i = 0; i < alpha.rows(); ++i) {
+        const std::string entry = "alpha(" + std::to_string(i) + "," + std::to_string(j) + ")";
+        require(alpha(i, j) >= 0.0, where, entry, alpha(i, j), "alpha_ij >= 0");
+        require(i != j || alpha(i, j) == 0.0, where, entry, alpha(i, j), "zero diagonal");
+      }
     }
   }
   PairwiseImportance a;

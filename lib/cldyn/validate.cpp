@@ -1,8 +1,15 @@
 #include "cldyn/validate.hpp"
 
+#include <charconv>
 #include <cmath>
 
 namespace cldyn {
+
+std::string shortest(double v) {
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, res.ptr);
+}
 
 void require_finite(const Eigen::Ref<const Eigen::MatrixXd>& m, std::string_view where,
                     std::string_view param) {

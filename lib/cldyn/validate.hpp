@@ -21,6 +21,9 @@ void require(bool ok, std::string_view where, std::string_view param, const T& v
   throw std::invalid_argument(msg.str());
 }
 
+/// Shortest text that reads back as exactly v (e.g. 0.05, not 0.050000000000000003).
+std::string shortest(double v);
+
 /// Requires every entry of m to be finite; names the first offending entry.
 void require_finite(const Eigen::Ref<const Eigen::MatrixXd>& m, std::string_view where,
                     std::string_view param);

@@ -4,5 +4,6 @@
 
 #include "cldyn/analysis/finite_difference.hpp"
 #include "cldyn/analysis/gated_covariance.hpp"
+#include "cldyn/analysis/matching.hpp"
 #include "cldyn/analysis/spectra.hpp"
 #include "cldyn/core.hpp"

@@ -42,7 +42,9 @@ EigenResult top_eigenpairs_matrix_free(const Op& op, Eigen::Index k,
   require(k >= 1 && k < d, where, "k", k, "1 <= k < d = " + std::to_string(d));
   Eigen::Index ncv = options.ncv > 0 ? options.ncv : std::min<Eigen::Index>(d, std::max<Eigen::Index>(2 * k + 1, 20));
   require(ncv > k && ncv <= d, where, "ncv", ncv, "k < ncv <= d");
-  Spectra::SymEigsSolver<Op> solver(op, k, ncv);
+  // Spectra 1.0's constructor takes OpType& but only keeps a const reference and calls the
+  // const perform_op, so removing const here never lets Spectra modify op.
+  Spectra::SymEigsSolver<Op> solver(const_cast<Op&>(op), k, ncv);
   solver.init();
   solver.compute(Spectra::SortRule::LargestAlge, options.max_iterations, options.tolerance,
                  Spectra::SortRule::LargestAlge);

@@ -1,0 +1,207 @@
+#include "common/check.hpp"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+#include "cldyn/version.hpp"
+
+namespace cldyn::experiments {
+namespace fs = std::filesystem;
+
+Check::Check(std::string name, std::string description)
+    : name_(std::move(name)), app_(std::move(description), "check_" + name_) {
+  app_.add_option("--seed", seed_, "Seed of every random stream of the run")
+      ->capture_default_str();
+  app_.add_flag("--smoke", smoke_, "Seconds-scale sizes (used by CTest)");
+  app_.add_option("--out", out_dir_, "Directory for <check>.json, CSV series and figures");
+  app_.add_option("--threads", threads_, "OpenMP threads (0: the runtime's default)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  app_.add_flag("--quiet", quiet_, "No progress output on stderr");
+  app_.set_config("--config", "", "Read options from a TOML/INI file");
+}
+
+int Check::parse(int argc, char** argv) {
+  try {
+    app_.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app_.exit(e);
+  }
+  if (threads_ > 0) omp_set_num_threads(threads_);
+  start_ = std::chrono::steady_clock::now();
+  return -1;
+}
+
+void Check::begin() {
+  std::cout << "check_" << name_ << " — cldyn " << cldyn::version << " (git " << cldyn::git_hash
+            << ")\n";
+  std::cout << "seed " << seed_ << (smoke_ ? "  [smoke]" : "") << "\n";
+  std::cout << "params " << params_.dump() << "\n\n";
+}
+
+void Check::add_claim(Claim claim) { claims_.push_back(std::move(claim)); }
+
+void Check::add_timing(const std::string& key, double seconds) { timing_[key] = seconds; }
+
+void Check::report(const std::string& line) {
+  reports_.push_back(line);
+  std::cout << line << "\n";
+}
+
+std::string Check::write_file(const std::string& file, const std::string& content) const {
+  if (out_dir_.empty()) return "";
+  fs::create_directories(out_dir_);
+  const std::string path = (fs::path(out_dir_) / file).string();
+  write_atomically(path, content);
+  return path;
+}
+
+std::string Check::write_figure(const std::string& stem, const std::vector<std::string>& header,
+                                const std::vector<std::vector<std::string>>& rows,
+                                const std::string& gnuplot_script) {
+  if (out_dir_.empty()) return "";
+  // Fields never contain the separator (gnuplot does not parse quoted CSV fields): a comma
+  // inside a label becomes ';'.
+  auto field = [](std::string s) {
+    std::replace(s.begin(), s.end(), ',', ';');
+    return s;
+  };
+  std::ostringstream csv;
+  for (std::size_t i = 0; i < header.size(); ++i) csv << (i ? "," : "") << field(header[i]);
+  csv << "\n";
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) csv << (i ? "," : "") << field(row[i]);
+    csv << "\n";
+  }
+  write_file(stem + ".csv", csv.str());
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+    return "wrote " + stem + ".csv; figure skipped: gnuplot not found";
+  }
+  const std::string script = "set terminal pngcairo size 900,600 noenhanced font ',11'\n"
+                             "set datafile separator ','\nset key autotitle columnhead\n"
+                             "set output '" + stem + ".png.tmp'\n" +
+                             gnuplot_script + "\nunset output\n";
+  write_file(stem + ".gp", script);
+  const std::string cmd = "cd '" + out_dir_ + "' && gnuplot '" + stem + ".gp' 2>'" + stem +
+                          ".gnuplot.log' && mv '" + stem + ".png.tmp' '" + stem + ".png'";
+  if (std::system(cmd.c_str()) != 0) {
+    return "wrote " + stem + ".csv; gnuplot failed, see " + stem + ".gnuplot.log";
+  }
+  std::error_code ec;
+  fs::remove(fs::path(out_dir_) / (stem + ".gnuplot.log"), ec);
+  return "wrote " + stem + ".csv and " + stem + ".png";
+}
+
+int Check::finish() {
+  std::size_t w_id = 5, w_pred = 9, w_meas = 8, w_tol = 9;
+  for (const auto& c : claims_) {
+    w_id = std::max(w_id, c.id.size());
+    w_pred = std::max(w_pred, c.predicted.size());
+    w_meas = std::max(w_meas, c.measured.size());
+    w_tol = std::max(w_tol, c.tolerance.size());
+  }
+  auto row = [&](const std::string& a, const std::string& b, const std::string& c,
+                 const std::string& d, const std::string& e) {
+    std::cout << std::left << std::setw(static_cast<int>(w_id)) << a << " | "
+              << std::setw(static_cast<int>(w_pred)) << b << " | "
+              << std::setw(static_cast<int>(w_meas)) << c << " | "
+              << std::setw(static_cast<int>(w_tol)) << d << " | " << e << "\n";
+  };
+  std::cout << "\n";
+  row("claim", "predicted", "measured", "tolerance", "verdict");
+  std::cout << std::string(w_id + w_pred + w_meas + w_tol + 20, '-') << "\n";
+  int passed = 0, failed = 0;
+  nlohmann::json claims = nlohmann::json::array();
+  for (const auto& c : claims_) {
+    row(c.id, c.predicted, c.measured, c.tolerance, c.pass ? "PASS" : "FAIL");
+    (c.pass ? passed : failed)++;
+    claims.push_back({{"id", c.id},
+                      {"statement", c.statement},
+                      {"predicted", c.predicted},
+                      {"measured", c.measured},
+                      {"tolerance", c.tolerance},
+                      {"pass", c.pass}});
+  }
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  timing_["wall_seconds"] = wall;
+  timing_["threads"] = threads_ > 0 ? threads_ : omp_get_max_threads();
+  if (!out_dir_.empty()) {
+    nlohmann::json j = {{"check", name_},
+                        {"version", cldyn::version},
+                        {"git_hash", cldyn::git_hash},
+                        {"seed", seed_},
+                        {"smoke", smoke_},
+                        {"params", params_},
+                        {"config", app_.config_to_str(true, false)},
+                        {"claims", claims},
+                        {"series", series_},
+                        {"timing", timing_}};
+    const std::string path = write_file(name_ + ".json", j.dump(2) + "\n");
+    std::cout << "\nresults: " << path << "\n";
+  }
+  std::cout << "wall time " << fixed(wall, 2) << " s\n";
+  std::cout << passed << " passed, " << failed << " failed\n";
+  return failed == 0 && passed > 0 ? 0 : 1;
+}
+
+std::string sci(double v, int digits) {
+  std::ostringstream s;
+  s << std::scientific << std::setprecision(std::max(0, digits - 1)) << v;
+  return s.str();
+}
+
+std::string fixed(double v, int decimals) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(decimals) << v;
+  return s.str();
+}
+
+void write_atomically(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error("cannot open " + tmp + " for writing");
+    out << content;
+    out.flush();
+    if (!out) throw std::runtime_error("write to " + tmp + " failed");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw std::runtime_error("cannot rename " + tmp + " to " + path);
+  }
+}
+
+Progress::Progress(std::string label, long total, bool quiet)
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(!quiet && ::isatty(STDERR_FILENO) != 0),
+      start_(std::chrono::steady_clock::now()) {}
+
+void Progress::tick(long done) {
+  if (!enabled_) return;
+  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate = t > 0 ? static_cast<double>(done) / t : 0.0;
+  const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0.0;
+  std::fprintf(stderr, "\r%s %ld/%ld  %.1f/s  ETA %.0f s   ", label_.c_str(), done, total_, rate,
+               eta);
+  std::fflush(stderr);
+}
+
+Progress::~Progress() {
+  if (enabled_) std::fprintf(stderr, "\n");
+}
+
+}  // namespace cldyn::experiments

@@ -1,0 +1,113 @@
+#pragma once
+/// \file check.hpp
+/// The contract every check executable follows (docs/design.md): common flags (--seed, --smoke,
+/// --out, --threads, --quiet, --config), a header with version, git hash, seed and parameters,
+/// a verdict table `claim | predicted | measured | tolerance | PASS/FAIL`, a last line
+/// `N passed, M failed`, exit code 0 iff every claim passes, and with --out DIR the JSON result
+/// DIR/<check>.json plus CSV series and figures. Wall times live only in the JSON's top-level
+/// `timing` object so that two runs with the same seed and parameters agree outside it.
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace cldyn::experiments {
+
+/// One verdict row.
+struct Claim {
+  std::string id;
+  std::string statement;
+  std::string predicted;
+  std::string measured;
+  std::string tolerance;
+  bool pass = false;
+};
+
+class Check {
+ public:
+  /// `name` is the claim file stem (`<name>.json`); `description` goes into --help.
+  Check(std::string name, std::string description);
+
+  /// Check-specific options are added here before parse().
+  CLI::App& app() { return app_; }
+
+  /// Parses argv. Returns -1 to continue; otherwise the exit code to return at once
+  /// (0 after --help, 2 after a usage error, with the message printed).
+  int parse(int argc, char** argv);
+
+  std::uint64_t seed() const { return seed_; }
+  bool smoke() const { return smoke_; }
+  bool quiet() const { return quiet_; }
+  int threads() const { return threads_; }
+  const std::string& out_dir() const { return out_dir_; }
+
+  /// Parameters recorded in the header and in JSON "params" (fill before begin()).
+  nlohmann::json& params() { return params_; }
+  /// Figure data and other structured results (JSON "series").
+  nlohmann::json& series() { return series_; }
+
+  /// Prints the header (version, git hash, seed, parameters). Call after parse() and params().
+  void begin();
+  /// Appends a verdict row.
+  void add_claim(Claim claim);
+  /// Records a wall time (seconds) under JSON "timing".
+  void add_timing(const std::string& key, double seconds);
+  /// Prints a block of reported (not asserted) lines before the verdict table.
+  void report(const std::string& line);
+
+  /// Writes `DIR/<file>` atomically (temporary name + rename) when --out was given; returns the
+  /// path written or "" when there is no output directory.
+  std::string write_file(const std::string& file, const std::string& content) const;
+  /// Writes a CSV (header + rows of numbers/strings) and, when gnuplot is on PATH, renders
+  /// `<stem>.png` with the given gnuplot commands (which refer to the CSV as '<stem>.csv').
+  /// Returns a note saying what was written (or why the figure was skipped).
+  std::string write_figure(const std::string& stem, const std::vector<std::string>& header,
+                           const std::vector<std::vector<std::string>>& rows,
+                           const std::string& gnuplot_script);
+
+  /// Prints the verdict table and the last line, writes JSON; returns the exit code.
+  int finish();
+
+ private:
+  std::string name_;
+  CLI::App app_;
+  std::uint64_t seed_ = 1;
+  bool smoke_ = false;
+  bool quiet_ = false;
+  int threads_ = 0;
+  std::string out_dir_;
+  nlohmann::json params_ = nlohmann::json::object();
+  nlohmann::json series_ = nlohmann::json::object();
+  nlohmann::json timing_ = nlohmann::json::object();
+  std::vector<std::string> reports_;
+  std::vector<Claim> claims_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+/// Formats a double in scientific notation with `digits` significant digits.
+std::string sci(double v, int digits = 3);
+/// Formats a double in fixed notation.
+std::string fixed(double v, int decimals = 4);
+
+/// Writes `content` to `path` atomically: a temporary file in the same directory, then rename.
+/// Throws std::runtime_error naming the file on failure.
+void write_atomically(const std::string& path, const std::string& content);
+
+/// Progress on stderr for long loops, shown only when stderr is a terminal and not quiet.
+class Progress {
+ public:
+  Progress(std::string label, long total, bool quiet);
+  void tick(long done);
+  ~Progress();
+
+ private:
+  std::string label_;
+  long total_;
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace cldyn::experiments

@@ -5,6 +5,7 @@
 #include "cldyn/activation.hpp"
 #include "cldyn/batch.hpp"
 #include "cldyn/covariance.hpp"
+#include "cldyn/data/latent_model.hpp"
 #include "cldyn/loss.hpp"
 #include "cldyn/one_layer.hpp"
 #include "cldyn/pairwise_importance.hpp"

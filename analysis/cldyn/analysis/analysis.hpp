@@ -3,7 +3,11 @@
 /// Umbrella header of cldyn::analysis: what the theory predicts.
 
 #include "cldyn/analysis/finite_difference.hpp"
+#include "cldyn/analysis/fixed_points.hpp"
+#include "cldyn/analysis/landscape.hpp"
+#include "cldyn/analysis/stability.hpp"
 #include "cldyn/analysis/gated_covariance.hpp"
 #include "cldyn/analysis/matching.hpp"
+#include "cldyn/analysis/population.hpp"
 #include "cldyn/analysis/spectra.hpp"
 #include "cldyn/core.hpp"

@@ -1,0 +1,94 @@
+#include "cldyn/analysis/landscape.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "cldyn/analysis/gated_covariance.hpp"
+#include "cldyn/one_layer.hpp"
+#include "cldyn/validate.hpp"
+
+namespace cldyn::analysis {
+namespace {
+
+void check_w(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Index d, const char* where) {
+  require(w.size() == d, where, "size of w", w.size(), "== d = " + std::to_string(d));
+  require_finite(w, where, "w");
+  require(w.norm() > 0.0, where, "norm of w", w.norm(), "w != 0");
+}
+
+}  // namespace
+
+PopulationLandscape::PopulationLandscape(DiscretePopulation population, Activation activation)
+    : population_(std::move(population)), activation_(activation) {
+  population_.validate("PopulationLandscape");
+}
+
+double PopulationLandscape::energy(const Eigen::Ref<const Eigen::VectorXd>& w) const {
+  return population_energy(population_, w, activation_);
+}
+Eigen::VectorXd PopulationLandscape::gradient(const Eigen::Ref<const Eigen::VectorXd>& w) const {
+  return population_energy_gradient(population_, w, activation_);
+}
+Eigen::MatrixXd PopulationLandscape::gated_covariance(
+    const Eigen::Ref<const Eigen::VectorXd>& w) const {
+  return population_gated_covariance(population_, w, activation_);
+}
+Eigen::MatrixXd PopulationLandscape::hessian(const Eigen::Ref<const Eigen::VectorXd>& w) const {
+  return population_energy_hessian(population_, w, activation_).hessian;
+}
+bool PopulationLandscape::sign_symmetric() const {
+  return activation_.kind() == Activation::Kind::linear;
+}
+double PopulationLandscape::gate_margin(const Eigen::Ref<const Eigen::VectorXd>&) const {
+  return std::numeric_limits<double>::infinity();
+}
+
+SampleLandscape::SampleLandscape(TwoViewBatch batch, Activation activation, Loss loss)
+    : batch_(std::move(batch)), activation_(activation), loss_(loss) {
+  batch_.validate("SampleLandscape");
+}
+
+double SampleLandscape::energy(const Eigen::Ref<const Eigen::VectorXd>& w) const {
+  check_w(w, dim(), "SampleLandscape::energy");
+  const OneLayerNetwork net(w, activation_);
+  const double n = static_cast<double>(batch_.size());
+  return -loss_.value(net.forward(batch_.x), net.forward(batch_.x_prime)) / (2.0 * n * n);
+}
+
+Eigen::VectorXd SampleLandscape::gradient(const Eigen::Ref<const Eigen::VectorXd>& w) const {
+  check_w(w, dim(), "SampleLandscape::gradient");
+  const OneLayerNetwork net(w, activation_);
+  const PairwiseImportance alpha =
+      loss_.pairwise_importance(net.forward(batch_.x), net.forward(batch_.x_prime));
+  return net.energy_gradient(batch_, alpha).col(0);
+}
+
+Eigen::MatrixXd SampleLandscape::gated_covariance(
+    const Eigen::Ref<const Eigen::VectorXd>& w) const {
+  check_w(w, dim(), "SampleLandscape::gated_covariance");
+  const OneLayerNetwork net(w, activation_);
+  const PairwiseImportance alpha =
+      loss_.pairwise_importance(net.forward(batch_.x), net.forward(batch_.x_prime));
+  return analysis::gated_covariance(batch_, alpha, w, activation_);
+}
+
+Eigen::MatrixXd SampleLandscape::hessian(const Eigen::Ref<const Eigen::VectorXd>& w) const {
+  if (loss_.kind() == Loss::Kind::quadratic) return gated_covariance(w);
+  throw std::logic_error("SampleLandscape::hessian: the InfoNCE loss Hessian is not implemented");
+}
+
+bool SampleLandscape::sign_symmetric() const {
+  return activation_.kind() == Activation::Kind::linear;
+}
+
+double SampleLandscape::gate_margin(const Eigen::Ref<const Eigen::VectorXd>& w) const {
+  check_w(w, dim(), "SampleLandscape::gate_margin");
+  if (activation_.kind() == Activation::Kind::linear) return std::numeric_limits<double>::infinity();
+  const double norm = w.norm();
+  return std::min((batch_.x * w).cwiseAbs().minCoeff(), (batch_.x_prime * w).cwiseAbs().minCoeff()) /
+         norm;
+}
+
+}  // namespace cldyn::analysis

@@ -1,0 +1,66 @@
+#include "common/latent.hpp"
+
+namespace cldyn::experiments {
+
+void LatentFlags::add_to(CLI::App& app) {
+  app.add_option("--d", d, "Input dimension d")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--L", L, "Number of patterns L (<= d)")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--sigma", sigma, "Augmentation noise sigma")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--p", weights, "Pattern weights p_l (normalised to sum 1), L values")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--pattern-seed", pattern_seed, "Seed of the random orthonormal patterns (0: --seed)")
+      ->capture_default_str();
+}
+
+data::LatentModelOptions LatentFlags::options(data::LatentMode mode) const {
+  data::LatentModelOptions o;
+  o.d = d;
+  o.L = L;
+  o.sigma = sigma;
+  o.mode = mode;
+  require(static_cast<Eigen::Index>(weights.size()) == L, "--p", "number of weights",
+          weights.size(), "== L = " + std::to_string(L));
+  o.probabilities = data::normalise_probabilities(weights);
+  return o;
+}
+
+data::LatentModel LatentFlags::model(data::LatentMode mode, std::uint64_t seed) const {
+  return data::LatentModel(options(mode), pattern_seed != 0 ? pattern_seed : seed);
+}
+
+nlohmann::json LatentFlags::params() const {
+  return {{"d", d}, {"L", L}, {"sigma", sigma}, {"p_weights", weights},
+          {"p", data::normalise_probabilities(weights)}, {"pattern_seed", pattern_seed}};
+}
+
+PatternMatch best_pattern(const Eigen::MatrixXd& patterns, const Eigen::VectorXd& w,
+                          bool sign_symmetric) {
+  Eigen::VectorXd c = patterns.transpose() * w.normalized();
+  if (sign_symmetric) c = c.cwiseAbs();
+  PatternMatch m;
+  m.cosine = c.maxCoeff(&m.index);
+  return m;
+}
+
+nlohmann::json fixed_point_json(const analysis::FixedPoint& fp,
+                                const analysis::StabilityResult& st, const PatternMatch& match) {
+  auto vec = [](const Eigen::VectorXd& v) { return std::vector<double>(v.data(), v.data() + v.size()); };
+  return {{"w", vec(fp.w)},
+          {"status", to_string(fp.status)},
+          {"basin_count", fp.basin_count},
+          {"iterations", fp.iterations},
+          {"lambda", fp.lambda},
+          {"energy", fp.energy},
+          {"residual", fp.residual},
+          {"best_pattern", match.index},
+          {"best_cosine", match.cosine},
+          {"verdict", analysis::to_string(st.verdict)},
+          {"tangent_hessian_eigenvalues", vec(st.tangent_eigenvalues)},
+          {"gated_covariance_top_eigenvalues", vec(st.gated_eigenvalues.head(std::min<Eigen::Index>(5, st.gated_eigenvalues.size())))},
+          {"eigengap", st.eigengap},
+          {"is_top", st.is_top},
+          {"remainder_norm", st.remainder_norm},
+          {"hessian_fd_relative_error", st.fd_relative_error}};
+}
+
+}  // namespace cldyn::experiments

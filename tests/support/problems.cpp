@@ -2,6 +2,9 @@
 
 #include <Eigen/QR>
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
 
 namespace cldyn::test {
 
@@ -29,6 +32,29 @@ Eigen::MatrixXd prescribed_spectrum(const Eigen::VectorXd& eigenvalues, std::uin
 double relative_error(const Eigen::Ref<const Eigen::MatrixXd>& a,
                       const Eigen::Ref<const Eigen::MatrixXd>& b, double floor) {
   return (a - b).norm() / std::max(b.norm(), floor);
+}
+
+PairwiseImportance random_alpha(Eigen::Index n, std::uint64_t seed) {
+  Rng rng(seed, 7);
+  Eigen::MatrixXd a(n, n);
+  for (Eigen::Index j = 0; j < n; ++j)
+    for (Eigen::Index i = 0; i < n; ++i) a(i, j) = i == j ? 0.0 : 0.1 + 2.0 * rng.uniform();
+  return PairwiseImportance::from_matrix(std::move(a));
+}
+
+double abs_cos(const Eigen::Ref<const Eigen::VectorXd>& a, const Eigen::Ref<const Eigen::VectorXd>& b) {
+  return std::abs(a.dot(b)) / (a.norm() * b.norm());
+}
+
+double gate_margin(const TwoViewBatch& batch, const Eigen::Ref<const Eigen::MatrixXd>& w) {
+  double margin = std::numeric_limits<double>::infinity();
+  for (const Eigen::MatrixXd* x : {&batch.x, &batch.x_prime}) {
+    const Eigen::MatrixXd u = (*x) * w;
+    for (Eigen::Index k = 0; k < w.cols(); ++k)
+      for (Eigen::Index i = 0; i < x->rows(); ++i)
+        margin = std::min(margin, std::abs(u(i, k)) / (x->row(i).norm() * w.col(k).norm()));
+  }
+  return margin;
 }
 
 }  // namespace cldyn::test

@@ -2,8 +2,12 @@
 // Test-only data and known-answer problems. Not installed, not part of the public API.
 
 #include <Eigen/Core>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
 
 #include "cldyn/batch.hpp"
+#include "cldyn/pairwise_importance.hpp"
 #include "cldyn/rng.hpp"
 
 namespace cldyn::test {
@@ -19,5 +23,29 @@ Eigen::MatrixXd prescribed_spectrum(const Eigen::VectorXd& eigenvalues, std::uin
 /// Relative error ‖a − b‖_F / max(‖b‖_F, floor).
 double relative_error(const Eigen::Ref<const Eigen::MatrixXd>& a,
                       const Eigen::Ref<const Eigen::MatrixXd>& b, double floor = 1e-300);
+
+/// A general (non-uniform, non-symmetric) α: entries i.i.d. U(0.1, 2.1) off the diagonal,
+/// zero diagonal. Seeded.
+PairwiseImportance random_alpha(Eigen::Index n, std::uint64_t seed);
+
+/// |cos| of the angle between two nonzero vectors.
+double abs_cos(const Eigen::Ref<const Eigen::VectorXd>& a, const Eigen::Ref<const Eigen::VectorXd>& b);
+
+/// min over both views, samples and columns of W of |xᵀw_k| / (‖x‖·‖w_k‖): how far the batch
+/// stays from every gate boundary of W (0 if some sample sits on one).
+double gate_margin(const TwoViewBatch& batch, const Eigen::Ref<const Eigen::MatrixXd>& w);
+
+/// Runs `fn`, which must throw std::invalid_argument, and returns its what(). Returns the
+/// marker "<no exception thrown>" if fn returns normally; any other exception type propagates
+/// (and fails the calling test).
+template <class Fn>
+std::string invalid_argument_message(Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "<no exception thrown>";
+}
 
 }  // namespace cldyn::test

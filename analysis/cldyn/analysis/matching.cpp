@@ -24,7 +24,7 @@ Eigen::MatrixXd unit_columns(const Eigen::Ref<const Eigen::MatrixXd>& w, const c
 }  // namespace
 
 DirectionClusters distinct_directions(const Eigen::Ref<const Eigen::MatrixXd>& w,
-                                      double threshold) {
+                                      double threshold, bool sign_symmetric) {
   constexpr const char* where = "distinct_directions";
   require(threshold > 0.0 && threshold <= 1.0, where, "threshold", threshold, "0 < threshold <= 1");
   const Eigen::MatrixXd u = unit_columns(w, where, "W");
@@ -32,8 +32,10 @@ DirectionClusters distinct_directions(const Eigen::Ref<const Eigen::MatrixXd>& w
   out.representatives.resize(w.rows(), 0);
   for (Eigen::Index k = 0; k < u.cols(); ++k) {
     Eigen::Index found = -1;
-    for (Eigen::Index c = 0; c < out.representatives.cols() && found < 0; ++c)
-      if (std::abs(out.representatives.col(c).dot(u.col(k))) >= threshold) found = c;
+    for (Eigen::Index c = 0; c < out.representatives.cols() && found < 0; ++c) {
+      const double cosine = out.representatives.col(c).dot(u.col(k));
+      if ((sign_symmetric ? std::abs(cosine) : cosine) >= threshold) found = c;
+    }
     if (found < 0) {
       out.representatives.conservativeResize(Eigen::NoChange, out.representatives.cols() + 1);
       out.representatives.rightCols(1) = u.col(k);

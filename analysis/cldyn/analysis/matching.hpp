@@ -19,10 +19,11 @@ struct DirectionClusters {
 };
 
 /// Greedy clustering of the columns of W (d × K, nonzero columns) in column order: a column joins
-/// the first cluster whose representative has |cos| ≥ threshold with it, else opens a new one.
+/// the first cluster whose representative has |cos| ≥ threshold with it (cos ≥ threshold when
+/// sign_symmetric is false: for ReLU, w and −w are different nodes), else opens a new one.
 /// Deterministic; threshold in (0, 1].
 DirectionClusters distinct_directions(const Eigen::Ref<const Eigen::MatrixXd>& w,
-                                      double threshold);
+                                      double threshold, bool sign_symmetric = true);
 
 /// |cos| between every column of A (d × m) and every column of B (d × n): m × n.
 Eigen::MatrixXd abs_cosine_matrix(const Eigen::Ref<const Eigen::MatrixXd>& a,

@@ -78,6 +78,17 @@ Eigen::VectorXd positive_squared_distances(const Eigen::Ref<const Eigen::MatrixX
   return 0.5 * (f - f_prime).rowwise().squaredNorm();
 }
 
+InfoNceSoftmax infonce_softmax(const Eigen::Ref<const Eigen::MatrixXd>& f,
+                               const Eigen::Ref<const Eigen::MatrixXd>& f_prime, double tau,
+                               double eps) {
+  constexpr const char* where = "infonce_softmax";
+  require(std::isfinite(tau) && tau > 0.0, where, "tau", tau, "tau > 0");
+  require(std::isfinite(eps) && eps >= 0.0, where, "eps", eps, "eps >= 0");
+  validate_outputs(f, f_prime, where);
+  InfoNceRows rows = infonce_rows(f, f_prime, tau, eps);
+  return {std::move(rows.p), std::move(rows.p_pos), std::move(rows.log_z)};
+}
+
 Loss Loss::infonce(double tau, double eps) {
   require(std::isfinite(tau) && tau > 0.0, "Loss::infonce", "tau", tau, "tau > 0");
   require(std::isfinite(eps) && eps >= 0.0, "Loss::infonce", "eps", eps, "eps >= 0");

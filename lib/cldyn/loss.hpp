@@ -30,6 +30,25 @@ struct LossEvaluation {
   PairwiseImportance alpha;
 };
 
+/// Row-wise InfoNCE softmax (theory §2) at outputs F, F' (N × p each). Row i is the softmax
+/// over the logits l_ij = −d²_ij/τ (j ≠ i) and l⁺_i = log ε − d²_i/τ:
+///
+///   p_ij = e^{l_ij}/Z_i (so p = α),   p⁺_i = e^{l⁺_i}/Z_i,   Z_i = e^{l⁺_i} + Σ_{j≠i} e^{l_ij},
+///
+/// with Σ_j p_ij + p⁺_i = 1. Computed with the per-row log-sum-exp shift (the row maximum of
+/// the logits is subtracted before exponentiating), so tiny τ and large distances never overflow.
+struct InfoNceSoftmax {
+  Eigen::MatrixXd p;      ///< N × N, zero diagonal: p_ij = α_ij
+  Eigen::VectorXd p_pos;  ///< N: p⁺_i (0 when ε = 0)
+  Eigen::VectorXd log_z;  ///< N: log Z_i, so L_nce = Σ_i (d²_i + τ·log Z_i)
+};
+
+/// The InfoNCE softmax rows at F, F' (N × p each, N ≥ 2, finite) for τ > 0 and ε ≥ 0; throws
+/// std::invalid_argument otherwise. Used where second derivatives of L_nce need p and p⁺.
+InfoNceSoftmax infonce_softmax(const Eigen::Ref<const Eigen::MatrixXd>& f,
+                               const Eigen::Ref<const Eigen::MatrixXd>& f_prime, double tau,
+                               double eps);
+
 class Loss {
  public:
   enum class Kind { quadratic, infonce };

@@ -7,6 +7,7 @@
 #include "cldyn/analysis/landscape.hpp"
 #include "cldyn/analysis/stability.hpp"
 #include "cldyn/analysis/gated_covariance.hpp"
+#include "cldyn/analysis/loss_hessian.hpp"
 #include "cldyn/analysis/matching.hpp"
 #include "cldyn/analysis/population.hpp"
 #include "cldyn/analysis/spectra.hpp"

@@ -1,0 +1,369 @@
+#include "npy.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace cldyn::tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kMagic[] = "\x93NUMPY";
+constexpr std::size_t kMagicLength = 6;
+
+/// What is wrong with a file, without the file name (load_npy adds it).
+struct FormatError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string printable(std::string_view s, std::size_t max_length = 60) {
+  std::string out;
+  for (char c : s.substr(0, max_length)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) {
+      out += c;
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    }
+  }
+  if (s.size() > max_length) out += "...";
+  return out;
+}
+
+// ---- header dictionary: a Python literal such as
+//      {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
+struct Header {
+  std::string descr;
+  bool fortran_order = false;
+  std::vector<std::uint64_t> shape;
+};
+
+class HeaderParser {
+ public:
+  explicit HeaderParser(std::string_view text) : s_(text) {}
+
+  Header parse() {
+    Header h;
+    bool seen_descr = false, seen_order = false, seen_shape = false;
+    skip_space();
+    expect('{');
+    for (;;) {
+      skip_space();
+      if (peek() == '}') break;
+      const std::string key = string_literal();
+      skip_space();
+      expect(':');
+      skip_space();
+      if (key == "descr") {
+        if (seen_descr) fail("duplicate key 'descr'");
+        seen_descr = true;
+        if (peek() == '[')
+          throw FormatError("unsupported dtype: a structured (record) dtype; need '<f4' or '<f8'");
+        h.descr = string_literal();
+      } else if (key == "fortran_order") {
+        if (seen_order) fail("duplicate key 'fortran_order'");
+        seen_order = true;
+        h.fortran_order = boolean();
+      } else if (key == "shape") {
+        if (seen_shape) fail("duplicate key 'shape'");
+        seen_shape = true;
+        h.shape = tuple();
+      } else {
+        fail("unexpected key '" + printable(key) + "'");
+      }
+      skip_space();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (peek() != '}') fail("expected ',' or '}'");
+    }
+    ++pos_;  // '}'
+    skip_space();
+    if (pos_ != s_.size()) fail("unexpected text after the dictionary");
+    if (!seen_descr) fail("missing key 'descr'");
+    if (!seen_order) fail("missing key 'fortran_order'");
+    if (!seen_shape) fail("missing key 'shape'");
+    return h;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw FormatError("corrupt header dictionary (" + what + " at offset " +
+                      std::to_string(pos_) + " of \"" + printable(s_, 120) + "\")");
+  }
+  char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+  void skip_space() {
+    // The format pads the header with spaces and ends it with '\n'.
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r'))
+      ++pos_;
+  }
+  void expect(char c) {
+    if (peek() != c) fail(std::string("expected '") + c + "'");
+    ++pos_;
+  }
+  std::string string_literal() {
+    const char quote = peek();
+    if (quote != '\'' && quote != '"') fail("expected a quoted string");
+    ++pos_;
+    std::string out;
+    while (pos_ < s_.size() && s_[pos_] != quote) {
+      if (s_[pos_] == '\\') fail("escape sequences are not supported");
+      out += s_[pos_++];
+    }
+    if (pos_ >= s_.size()) fail("unterminated string");
+    ++pos_;
+    return out;
+  }
+  bool boolean() {
+    if (s_.substr(pos_, 4) == "True") {
+      pos_ += 4;
+      return true;
+    }
+    if (s_.substr(pos_, 5) == "False") {
+      pos_ += 5;
+      return false;
+    }
+    fail("'fortran_order' must be True or False");
+  }
+  std::vector<std::uint64_t> tuple() {
+    std::vector<std::uint64_t> out;
+    expect('(');
+    for (;;) {
+      skip_space();
+      if (peek() == ')') break;
+      if (peek() < '0' || peek() > '9') fail("expected a nonnegative integer in 'shape'");
+      std::uint64_t v = 0;
+      while (peek() >= '0' && peek() <= '9') {
+        const auto digit = static_cast<std::uint64_t>(peek() - '0');
+        // 2^62 bounds every dimension well below what Eigen::Index and byte counts can hold.
+        if (v > ((std::uint64_t{1} << 62) - digit) / 10) fail("dimension too large in 'shape'");
+        v = 10 * v + digit;
+        ++pos_;
+      }
+      if (peek() == 'L') ++pos_;  // Python 2 long literal, written by old NumPy versions
+      out.push_back(v);
+      skip_space();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (peek() != ')') fail("expected ',' or ')' in 'shape'");
+    }
+    ++pos_;  // ')'
+    return out;
+  }
+
+  std::string_view s_;
+  std::size_t pos_ = 0;
+};
+
+std::string shape_text(const std::vector<std::uint64_t>& shape) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += std::to_string(shape[i]);
+  }
+  if (shape.size() == 1) out += ",";
+  return out + ")";
+}
+
+std::uint64_t little_endian(const unsigned char* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+Eigen::MatrixXd read_npy(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) throw FormatError("cannot open: no such file");
+  if (fs::is_directory(st)) throw FormatError("cannot open: is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FormatError(std::string("cannot open: ") + std::strerror(errno));
+  in.seekg(0, std::ios::end);
+  const std::streamoff file_size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (file_size < 0 || !in) throw FormatError("cannot determine the file size");
+  if (file_size == 0) throw FormatError("file is empty (0 bytes)");
+
+  auto read_exactly = [&](void* dst, std::size_t n, const char* what) {
+    in.read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
+    if (static_cast<std::size_t>(in.gcount()) != n)
+      throw FormatError(std::string("truncated ") + what + " (file has " +
+                        std::to_string(file_size) + " bytes)");
+  };
+
+  unsigned char prefix[8];
+  if (file_size < 8) {
+    in.read(reinterpret_cast<char*>(prefix), file_size);
+    if (std::memcmp(prefix, kMagic, static_cast<std::size_t>(file_size)) != 0)
+      throw FormatError("not an NPY file (bad magic string)");
+    throw FormatError("truncated preamble (file has " + std::to_string(file_size) + " bytes)");
+  }
+  read_exactly(prefix, 8, "preamble");
+  if (std::memcmp(prefix, kMagic, kMagicLength) != 0)
+    throw FormatError("not an NPY file (bad magic string \"" +
+                      printable(std::string_view(reinterpret_cast<char*>(prefix), 6)) + "\")");
+  const int major = prefix[6], minor = prefix[7];
+  if (major < 1 || major > 3 || minor != 0)
+    throw FormatError("unsupported NPY format version " + std::to_string(major) + "." +
+                      std::to_string(minor) + " (need 1.0, 2.0 or 3.0)");
+  const int length_bytes = major == 1 ? 2 : 4;
+  unsigned char length_field[4];
+  read_exactly(length_field, static_cast<std::size_t>(length_bytes), "header length");
+  const std::uint64_t header_length = little_endian(length_field, length_bytes);
+  const std::uint64_t data_offset = 8 + static_cast<std::uint64_t>(length_bytes) + header_length;
+  if (data_offset > static_cast<std::uint64_t>(file_size))
+    throw FormatError("truncated header (header length " + std::to_string(header_length) +
+                      " exceeds the " + std::to_string(file_size) + "-byte file)");
+  std::string header_text(header_length, '\0');
+  read_exactly(header_text.data(), header_length, "header");
+  // Versions 1.0/2.0 use latin-1 and 3.0 UTF-8; a valid dictionary is ASCII in all three, and
+  // the parser rejects anything that is not part of one.
+  const Header header = HeaderParser(header_text).parse();
+
+  int item_size = 0;
+  if (header.descr == "<f8") {
+    item_size = 8;
+  } else if (header.descr == "<f4") {
+    item_size = 4;
+  } else {
+    throw FormatError("unsupported dtype '" + printable(header.descr) +
+                      "' (need little-endian float32 '<f4' or float64 '<f8')");
+  }
+  if (header.shape.empty())
+    throw FormatError("a 0-d (scalar) array; need a 1-D or 2-D array");
+  if (header.shape.size() > 2)
+    throw FormatError("rank " + std::to_string(header.shape.size()) + " array of shape " +
+                      shape_text(header.shape) + "; need a 1-D or 2-D array");
+  const std::uint64_t rows = header.shape[0];
+  const std::uint64_t cols = header.shape.size() == 2 ? header.shape[1] : 1;
+  // rows, cols < 2^62: guard the products against overflow before trusting them.
+  const std::uint64_t limit = std::uint64_t{1} << 62;
+  if (cols != 0 && rows > limit / cols / static_cast<std::uint64_t>(item_size))
+    throw FormatError("shape " + shape_text(header.shape) + " is too large");
+  const std::uint64_t count = rows * cols;
+  const std::uint64_t data_bytes = count * static_cast<std::uint64_t>(item_size);
+  const std::uint64_t available = static_cast<std::uint64_t>(file_size) - data_offset;
+  const std::string described = shape_text(header.shape) + " " + header.descr + " needs " +
+                                std::to_string(data_bytes) + " data bytes";
+  if (available < data_bytes)
+    throw FormatError("truncated data: shape " + described + " but only " +
+                      std::to_string(available) + " follow the header");
+  if (available > data_bytes)
+    throw FormatError("shape " + described + " but " + std::to_string(available) +
+                      " follow the header (trailing bytes)");
+
+  std::vector<unsigned char> data(static_cast<std::size_t>(data_bytes));
+  read_exactly(data.data(), data.size(), "data");
+
+  const auto r = static_cast<Eigen::Index>(rows), c = static_cast<Eigen::Index>(cols);
+  Eigen::MatrixXd m(r, c);
+  for (Eigen::Index i = 0; i < r; ++i) {
+    for (Eigen::Index j = 0; j < c; ++j) {
+      const std::uint64_t flat = header.fortran_order
+                                     ? static_cast<std::uint64_t>(i + j * r)
+                                     : static_cast<std::uint64_t>(i * c + j);
+      const unsigned char* p = data.data() + flat * static_cast<std::uint64_t>(item_size);
+      const double v =
+          item_size == 8
+              ? std::bit_cast<double>(little_endian(p, 8))
+              : static_cast<double>(
+                    std::bit_cast<float>(static_cast<std::uint32_t>(little_endian(p, 4))));
+      if (!std::isfinite(v)) {
+        std::ostringstream msg;
+        msg << "non-finite value " << v << " at index ";
+        if (header.shape.size() == 1)
+          msg << "(" << i << ",)";
+        else
+          msg << "(" << i << ", " << j << ")";
+        throw FormatError(msg.str());
+      }
+      m(i, j) = v;
+    }
+  }
+  return m;
+}
+
+}  // namespace
+
+Eigen::MatrixXd load_npy(const std::string& path) {
+  try {
+    return read_npy(path);
+  } catch (const FormatError& e) {
+    throw std::runtime_error("NPY file '" + path + "': " + e.what());
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error("NPY file '" + path + "': not enough memory for its data");
+  } catch (const std::ios_base::failure& e) {
+    throw std::runtime_error("NPY file '" + path + "': read error (" + e.what() + ")");
+  }
+}
+
+void save_npy(const std::string& path, const Eigen::Ref<const Eigen::MatrixXd>& m) {
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" +
+                       std::to_string(m.rows()) + ", " + std::to_string(m.cols()) + "), }";
+  // Pad with spaces so that magic + version + length + header (ending in '\n') is a multiple
+  // of 64 bytes, as NumPy does.
+  const std::size_t unpadded = kMagicLength + 2 + 2 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header += '\n';
+  std::string bytes;
+  bytes.reserve(kMagicLength + 4 + header.size() + static_cast<std::size_t>(m.size()) * 8);
+  bytes.append(kMagic, kMagicLength);
+  bytes += '\x01';
+  bytes += '\x00';
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>((header.size() >> 8) & 0xff);
+  bytes += header;
+  for (Eigen::Index i = 0; i < m.rows(); ++i) {
+    for (Eigen::Index j = 0; j < m.cols(); ++j) {
+      std::uint64_t u = std::bit_cast<std::uint64_t>(m(i, j));
+      for (int b = 0; b < 8; ++b, u >>= 8) bytes += static_cast<char>(u & 0xff);
+    }
+  }
+  write_file_atomically(path, bytes);
+}
+
+void write_file_atomically(const std::string& path, std::string_view contents) {
+  static std::atomic<unsigned> counter{0};
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
+                          std::to_string(counter.fetch_add(1));
+  auto fail = [&](const std::string& why) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw std::runtime_error("cannot write '" + path + "': " + why);
+  };
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) fail(std::string("cannot create a temporary file (") + std::strerror(errno) + ")");
+    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+    out.flush();
+    if (!out) fail("write error");
+    out.close();
+    if (out.fail()) fail("error closing the temporary file");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) fail("cannot rename the temporary file (" + ec.message() + ")");
+}
+
+}  // namespace cldyn::tools

@@ -1,0 +1,331 @@
+// End-to-end test of the cldyn-analyze executable (design.md, "cldyn-analyze"): inputs written
+// with tools::save_npy, the binary run as a user would, its JSON checked against in-process
+// recomputation, finite differences and the theory's identities.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <Eigen/Eigenvalues>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cldyn/analysis/finite_difference.hpp"
+#include "cldyn/analysis/gated_covariance.hpp"
+#include "cldyn/analysis/loss_hessian.hpp"
+#include "cldyn/one_layer.hpp"
+#include "npy.hpp"
+#include "support/problems.hpp"
+
+namespace cldyn {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::AllOf;
+using testing::HasSubstr;
+using testing::StartsWith;
+
+#ifdef CLDYN_ANALYZE_PATH
+constexpr const char* kBinary = CLDYN_ANALYZE_PATH;
+#else
+constexpr const char* kBinary = nullptr;
+#endif
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Eigen::MatrixXd matrix_of(const json& rows) {
+  const auto r = static_cast<Eigen::Index>(rows.size());
+  const auto c = r > 0 ? static_cast<Eigen::Index>(rows[0].size()) : 0;
+  Eigen::MatrixXd m(r, c);
+  for (Eigen::Index i = 0; i < r; ++i) {
+    EXPECT_EQ(static_cast<Eigen::Index>(rows[static_cast<std::size_t>(i)].size()), c);
+    for (Eigen::Index j = 0; j < c; ++j)
+      m(i, j) = rows[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)].get<double>();
+  }
+  return m;
+}
+
+class CldynAnalyze : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (kBinary == nullptr) GTEST_SKIP() << "cldyn-analyze is not built (CLDYN_BUILD_TOOLS=OFF)";
+    dir_ = fs::temp_directory_path() /
+           ("cldyn_test_analyze_" + std::to_string(::getpid()) + "_" +
+            testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string save(const std::string& name, const Eigen::MatrixXd& m) const {
+    tools::save_npy(path(name), m);
+    return path(name);
+  }
+
+  RunResult run(const std::vector<std::string>& args) const {
+    // Appended piecewise: "literal" + std::string&& trips GCC 12's false -Wrestrict (PR 105651).
+    std::string cmd = quote(kBinary);
+    for (const std::string& a : args) {
+      cmd += ' ';
+      cmd += quote(a);
+    }
+    cmd += " >";
+    cmd += quote(path("stdout.txt"));
+    cmd += " 2>";
+    cmd += quote(path("stderr.txt"));
+    const int status = std::system(cmd.c_str());
+    RunResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = slurp(path("stdout.txt"));
+    r.err = slurp(path("stderr.txt"));
+    return r;
+  }
+
+  json run_ok(const std::vector<std::string>& args, const std::string& json_path) const {
+    const RunResult r = run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    std::ifstream in(json_path);
+    return json::parse(in);
+  }
+
+  /// Exit status `code` and exactly one stderr line "cldyn-analyze: error: ..." containing
+  /// every string in `needles`; no JSON file written.
+  void expect_error(const std::vector<std::string>& args, int code,
+                    const std::vector<std::string>& needles) const {
+    const RunResult r = run(args);
+    EXPECT_EQ(r.exit_code, code) << r.err;
+    EXPECT_THAT(r.err, StartsWith("cldyn-analyze: error: "));
+    ASSERT_FALSE(r.err.empty());
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "not one line: " << r.err;
+    for (const std::string& n : needles) EXPECT_THAT(r.err, HasSubstr(n));
+    EXPECT_FALSE(fs::exists(path("bad.json")));
+  }
+
+  fs::path dir_;
+};
+
+/// Checks the JSON of one run against in-process recomputation, finite differences and the
+/// theory's identities.
+void check_report(const json& j, const TwoViewBatch& batch, const OneLayerNetwork& net,
+                  const Loss& loss) {
+  const Eigen::Index n = batch.size(), d = batch.dim(), kk = net.width();
+  ASSERT_EQ(j["shape"]["N"].get<Eigen::Index>(), n);
+  ASSERT_EQ(j["shape"]["d"].get<Eigen::Index>(), d);
+  ASSERT_EQ(j["shape"]["K"].get<Eigen::Index>(), kk);
+  EXPECT_TRUE(j["version"].is_string());
+  EXPECT_TRUE(j["git_hash"].is_string());
+  EXPECT_TRUE(j["is_top_definition"].is_string());
+  EXPECT_EQ(j["parameters"]["activation"], net.activation().name());
+
+  const Eigen::MatrixXd eg = matrix_of(j["energy_gradient"]);
+  const Eigen::MatrixXd lg = matrix_of(j["loss_gradient"]);
+  ASSERT_EQ(eg.rows(), d);
+  ASSERT_EQ(eg.cols(), kk);
+  ASSERT_EQ(lg.rows(), d);
+  ASSERT_EQ(lg.cols(), kk);
+  ASSERT_EQ(matrix_of(j["alpha"]).rows(), n);
+  ASSERT_EQ(j["gated_covariance"].size(), static_cast<std::size_t>(kk));
+  ASSERT_EQ(j["loss_hessian"].size(), static_cast<std::size_t>(kk));
+  ASSERT_EQ(j["nodes"].size(), static_cast<std::size_t>(kk));
+
+  // The tool's loss is the library's loss at W (JSON numbers round-trip exactly; 1e-14 allows
+  // a different but equivalent evaluation order).
+  auto loss_at = [&](const Eigen::MatrixXd& w) {
+    const OneLayerNetwork probe(w, net.activation());
+    return loss.value(probe.forward(batch.x), probe.forward(batch.x_prime));
+  };
+  EXPECT_NEAR(j["loss"].get<double>(), loss_at(net.weights()),
+              1e-14 * std::abs(loss_at(net.weights())));
+
+  // Acceptance: loss_gradient vs central differences of the loss, ≤ 1e-7 relative. Steps
+  // 6e-6·max(|W_ij|, 1) (≈ ε^{1/3}) give truncation and rounding errors near 1e-10; the gates
+  // stay fixed because every sample is ≥ 1e-4 (relative) away from a gate boundary.
+  ASSERT_GT(test::gate_margin(batch, net.weights()), 1e-4);
+  const analysis::GradientCheckResult fd = analysis::check_gradient(loss_at, net.weights(), lg);
+  EXPECT_LE(fd.relative_error, 1e-7) << "numerical:\n" << fd.numerical << "\nanalytic:\n" << lg;
+
+  for (Eigen::Index k = 0; k < kk; ++k) {
+    const auto uk = static_cast<std::size_t>(k);
+    const Eigen::MatrixXd a = matrix_of(j["gated_covariance"][uk]);
+    // Identity B: energy_gradient column k = A(w_k)·w_k (two summation orders: ≤ 1e-12).
+    EXPECT_LE(test::relative_error(eg.col(k), a * net.weights().col(k)), 1e-12) << "k=" << k;
+    // loss_hessian is the library's, written and read back.
+    EXPECT_LE(test::relative_error(matrix_of(j["loss_hessian"][uk]),
+                                   analysis::loss_hessian(net, batch, loss, k)),
+              1e-14);
+    const json& node = j["nodes"][uk];
+    const Eigen::VectorXd all = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(a).eigenvalues().reverse();
+    const Eigen::Index top = std::min<Eigen::Index>(5, d);
+    ASSERT_EQ(node["top_eigenvalues"].size(), static_cast<std::size_t>(top));
+    for (Eigen::Index i = 0; i < top; ++i)
+      EXPECT_NEAR(node["top_eigenvalues"][static_cast<std::size_t>(i)].get<double>(), all(i),
+                  1e-12 * all.cwiseAbs().maxCoeff());
+    const Eigen::VectorXd w = net.weights().col(k);
+    EXPECT_NEAR(node["rayleigh"].get<double>(), w.dot(a * w) / w.squaredNorm(),
+                1e-12 * all.cwiseAbs().maxCoeff());
+    EXPECT_TRUE(node["is_top"].is_boolean());
+    EXPECT_LE(node["eigen_residual"].get<double>(), 1e-12);
+  }
+  // Identity A: loss_gradient = −2N²·energy_gradient (α at W), ≤ 1e-10 as in theory §7.
+  EXPECT_LE(test::relative_error(lg, -2.0 * n * n * eg), 1e-10);
+}
+
+TEST_F(CldynAnalyze, InfoNceReluReportMatchesFiniteDifferencesAndIdentities) {
+  const TwoViewBatch batch = test::gaussian_batch(12, 4, 0.3, 101);
+  Rng rng(102);
+  const OneLayerNetwork net(0.6 * rng.normal_matrix(4, 3) / 2.0, Activation::relu());
+  const std::string x = save("x.npy", batch.x), xp = save("xp.npy", batch.x_prime),
+                    w = save("w.npy", net.weights()), out = path("out.json");
+  const json j = run_ok({"--views", x, xp, "--weights", w, "--activation", "relu", "--loss",
+                         "infonce", "--tau", "0.5", "--eps", "1", "--json", out},
+                        out);
+  check_report(j, batch, net, Loss::infonce(0.5, 1.0));
+  EXPECT_EQ(j["parameters"]["tau"].get<double>(), 0.5);
+  EXPECT_EQ(j["parameters"]["eps"].get<double>(), 1.0);
+  EXPECT_EQ(j["inputs"]["weights"].get<std::string>(), w);
+  // Nothing but the inputs, the JSON and the captured streams is left (no temporary files).
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    (void)e;
+    ++files;
+  }
+  EXPECT_EQ(files, 6u);
+}
+
+TEST_F(CldynAnalyze, QuadraticLinearReportAndIsTop) {
+  const TwoViewBatch batch = test::gaussian_batch(10, 5, 0.3, 111);
+  // Linear h, uniform α: A = C_1[x] for every node, so its eigenvectors are fixed points.
+  const Eigen::MatrixXd c = analysis::input_covariance(batch, PairwiseImportance::uniform(10));
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(c);
+  Eigen::MatrixXd w(5, 3);
+  w.col(0) = 2.0 * es.eigenvectors().col(4);  // top eigenvector (any positive scale)
+  w.col(1) = es.eigenvectors().col(3);        // second eigenvector: a fixed point, not the top
+  Rng rng(112);
+  w.col(2) = rng.normal_matrix(5, 1);  // a generic direction
+  const OneLayerNetwork net(w, Activation::linear());
+  const std::string x = save("x.npy", batch.x), xp = save("xp.npy", batch.x_prime),
+                    wp = save("w.npy", w), out = path("out.json");
+  const json j = run_ok({"--views", x, xp, "--weights", wp, "--activation", "linear", "--loss",
+                         "quadratic", "--json", out},
+                        out);
+  check_report(j, batch, net, Loss::quadratic());
+  EXPECT_TRUE(j["parameters"]["tau"].is_null());
+  EXPECT_TRUE(j["nodes"][0]["is_top"].get<bool>());
+  EXPECT_FALSE(j["nodes"][1]["is_top"].get<bool>());
+  EXPECT_LE(j["nodes"][1]["rayleigh_residual"].get<double>(), 1e-12);  // but an eigenvector
+  EXPECT_FALSE(j["nodes"][2]["is_top"].get<bool>());
+  EXPECT_NEAR(j["nodes"][0]["eigengap"].get<double>(), es.eigenvalues()(4) - es.eigenvalues()(3),
+              1e-12 * es.eigenvalues().cwiseAbs().maxCoeff());
+  // The quadratic loss's Hessian is −2N²·A(w_k) (theory: the loss is quadratic in the outputs).
+  EXPECT_LE(test::relative_error(matrix_of(j["loss_hessian"][0]), -200.0 * c), 1e-12);
+}
+
+TEST_F(CldynAnalyze, InfoNceSmallTauLeakyReluSingleNode) {
+  const TwoViewBatch batch = test::gaussian_batch(8, 3, 0.3, 121);
+  Rng rng(122);
+  const Eigen::MatrixXd w = 0.5 * rng.normal_matrix(3, 1);
+  const OneLayerNetwork net(w, Activation::leaky_relu(0.2));
+  const std::string x = save("x.npy", batch.x), xp = save("xp.npy", batch.x_prime),
+                    wp = save("w.npy", w), out = path("out.json");
+  const json j = run_ok({"--views", x, xp, "--weights", wp, "--activation", "leaky:0.2", "--loss",
+                         "infonce", "--tau", "0.1", "--eps", "0", "--json", out},
+                        out);
+  check_report(j, batch, net, Loss::infonce(0.1, 0.0));
+}
+
+TEST_F(CldynAnalyze, WritesToStandardOutputWithoutJsonOption) {
+  const TwoViewBatch batch = test::gaussian_batch(4, 2, 0.3, 131);
+  const std::string x = save("x.npy", batch.x), xp = save("xp.npy", batch.x_prime),
+                    w = save("w.npy", Eigen::MatrixXd::Ones(2, 1));
+  const RunResult r = run({"--views", x, xp, "--weights", w, "--activation", "relu", "--loss",
+                           "quadratic"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["shape"]["N"], 4);
+}
+
+TEST_F(CldynAnalyze, HelpDefinesIsTop) {
+  const RunResult r = run({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, AllOf(HasSubstr("--views"), HasSubstr("is_top"), HasSubstr("lambda_1")));
+}
+
+TEST_F(CldynAnalyze, BadInputsExitNonZeroWithOneLineNamingTheInput) {
+  const TwoViewBatch batch = test::gaussian_batch(6, 3, 0.3, 141);
+  const std::string x = save("x.npy", batch.x), xp = save("xp.npy", batch.x_prime),
+                    w = save("w.npy", Eigen::MatrixXd::Ones(3, 2)), out = path("bad.json");
+  const std::string wide = save("wide.npy", Eigen::MatrixXd::Ones(6, 4));
+  const std::string w4 = save("w4.npy", Eigen::MatrixXd::Ones(4, 2));
+  const std::string one = save("one.npy", Eigen::MatrixXd::Ones(1, 3));
+  Eigen::MatrixXd with_nan = batch.x;
+  with_nan(2, 1) = std::numeric_limits<double>::quiet_NaN();
+  const std::string nan = save("nan.npy", with_nan);
+  // A valid NPY header with an int64 dtype, as numpy.save(np.arange(6).reshape(2, 3)) writes.
+  std::string i8 = "\x93NUMPY\x01";
+  i8 += '\0';
+  std::string header = "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }";
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');  // pad to 64 bytes
+  header += '\n';
+  i8 += static_cast<char>(header.size());
+  i8 += '\0';
+  i8 += header + std::string(48, '\0');
+  const std::string ints = path("ints.npy");
+  std::ofstream(ints, std::ios::binary) << i8;
+  const std::string missing = path("missing.npy");
+
+  auto args = [&](const std::string& a, const std::string& b, const std::string& weights,
+                  std::vector<std::string> extra = {"--activation", "relu", "--loss", "quadratic"}) {
+    std::vector<std::string> v = {"--views", a, b, "--weights", weights, "--json", out};
+    v.insert(v.end(), extra.begin(), extra.end());
+    return v;
+  };
+  // Data errors: exit 1.
+  expect_error(args(missing, xp, w), 1, {missing, "no such file"});
+  expect_error(args(x, wide, w), 1, {x, wide, "differ in shape"});
+  expect_error(args(x, xp, w4), 1, {w4, "4 rows", "d = 3"});
+  expect_error(args(x, xp, ints), 1, {ints, "unsupported dtype '<i8'"});
+  expect_error(args(one, one, w), 1, {one, "N >= 2"});
+  expect_error(args(nan, xp, w), 1, {nan, "non-finite"});
+  // Usage errors: exit 2.
+  expect_error(args(x, xp, w, {"--activation", "tanh", "--loss", "quadratic"}), 2,
+               {"--activation", "tanh"});
+  expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "infonce", "--tau", "0"}), 2,
+               {"--tau", "tau > 0"});
+  expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "infonce", "--tau", "1",
+                               "--eps", "-1"}),
+               2, {"--eps", "eps >= 0"});
+  expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "infonce"}), 2, {"--tau"});
+  expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "hinge"}), 2, {"--loss"});
+  expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "quadratic", "--frobnicate"}), 2,
+               {"--frobnicate"});
+  expect_error({"--views", x, "--weights", w, "--activation", "relu", "--loss", "quadratic"}, 2,
+               {"--views"});
+}
+
+}  // namespace
+}  // namespace cldyn

@@ -13,6 +13,7 @@
 
 #include "cldyn/analysis/analysis.hpp"
 #include "common/check.hpp"
+#include "common/critical_points.hpp"
 #include "common/latent.hpp"
 
 using namespace cldyn;
@@ -40,23 +41,8 @@ double perturb_and_run(const analysis::NodeLandscape& land, const Eigen::VectorX
 std::vector<Critical> critical_points(const std::string& name, const analysis::NodeLandscape& land,
                                       Eigen::Index starts, std::uint64_t seed, double delta,
                                       const analysis::FixedPointOptions& fpo) {
-  const analysis::FixedPointSearch search = analysis::enumerate_fixed_points(land, starts, seed, fpo);
-  std::vector<analysis::FixedPoint> points = search.points;
-  // Saddles: Newton from the midpoint of every pair of distinct ascent end points.
-  const std::size_t n_stable = points.size();
-  for (std::size_t a = 0; a < n_stable; ++a) {
-    for (std::size_t b = a + 1; b < n_stable; ++b) {
-      const Eigen::VectorXd mid = points[a].w + points[b].w;
-      if (mid.norm() < 1e-8) continue;
-      const analysis::FixedPoint nf = analysis::newton_fixed_point(land, mid, fpo);
-      if (nf.status != Status::success) continue;
-      const bool known = std::any_of(points.begin(), points.end(), [&](const analysis::FixedPoint& p) {
-        const double c = p.w.dot(nf.w);
-        return (land.sign_symmetric() ? std::abs(c) : c) >= fpo.dedup_cosine;
-      });
-      if (!known) points.push_back(nf);
-    }
-  }
+  // Stable points by ascent, saddles by Newton from midpoints of pairs (common/critical_points).
+  const std::vector<analysis::FixedPoint> points = find_critical_points(land, starts, seed, fpo).points;
   std::vector<Critical> out;
   Rng rng(seed, 7);
   for (const auto& fp : points) {

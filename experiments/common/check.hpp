@@ -72,6 +72,7 @@ class Check {
   int finish();
 
  private:
+  std::string reproducible_config() const;
   std::string name_;
   CLI::App app_;
   std::uint64_t seed_ = 1;

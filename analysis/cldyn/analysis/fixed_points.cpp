@@ -47,7 +47,7 @@ FixedPoint find_fixed_point(const NodeLandscape& landscape, const Eigen::Ref<con
 
   FixedPoint fp;
   Eigen::VectorXd w = w0.normalized();
-  const double trace = landscape.gated_covariance(w).trace();
+  const double trace = landscape.gated_covariance_trace(w);
   if (!(std::isfinite(trace) && trace > 0.0)) {
     fp.w = w;
     fp.status = Status::non_finite;

@@ -2,10 +2,10 @@
 
 #include <cmath>
 #include <limits>
-#include <stdexcept>
 #include <string>
 
 #include "cldyn/analysis/gated_covariance.hpp"
+#include "cldyn/analysis/loss_hessian.hpp"
 #include "cldyn/one_layer.hpp"
 #include "cldyn/validate.hpp"
 
@@ -35,6 +35,15 @@ Eigen::MatrixXd PopulationLandscape::gated_covariance(
     const Eigen::Ref<const Eigen::VectorXd>& w) const {
   return population_gated_covariance(population_, w, activation_);
 }
+double PopulationLandscape::gated_covariance_trace(const Eigen::Ref<const Eigen::VectorXd>& w) const {
+  check_w(w, dim(), "PopulationLandscape::gated_covariance_trace");
+  Eigen::MatrixXd mu(dim(), population_.size());
+  for (Eigen::Index s = 0; s < population_.size(); ++s)
+    mu.col(s) = gated_input_expectation(population_.x0.col(s), w, population_.sigma, activation_);
+  const Eigen::VectorXd mean = mu * population_.probability;
+  return (mu.colwise() - mean).colwise().squaredNorm().dot(population_.probability);
+}
+
 Eigen::MatrixXd PopulationLandscape::hessian(const Eigen::Ref<const Eigen::VectorXd>& w) const {
   return population_energy_hessian(population_, w, activation_).hessian;
 }
@@ -76,7 +85,11 @@ Eigen::MatrixXd SampleLandscape::gated_covariance(
 
 Eigen::MatrixXd SampleLandscape::hessian(const Eigen::Ref<const Eigen::VectorXd>& w) const {
   if (loss_.kind() == Loss::Kind::quadratic) return gated_covariance(w);
-  throw std::logic_error("SampleLandscape::hessian: the InfoNCE loss Hessian is not implemented");
+  check_w(w, dim(), "SampleLandscape::hessian");
+  // The objective is −L/(2N²): its Hessian is the loss Hessian (α differentiated) rescaled.
+  const OneLayerNetwork net(w, activation_);
+  const double n = static_cast<double>(batch_.size());
+  return -loss_hessian(net, batch_, loss_, 0) / (2.0 * n * n);
 }
 
 bool SampleLandscape::sign_symmetric() const {

@@ -30,6 +30,10 @@ class NodeLandscape {
   virtual Eigen::VectorXd gradient(const Eigen::Ref<const Eigen::VectorXd>& w) const = 0;
   /// A(w) (d × d): the frozen-α Jacobian of the gradient field.
   virtual Eigen::MatrixXd gated_covariance(const Eigen::Ref<const Eigen::VectorXd>& w) const = 0;
+  /// tr A(w); the default forms A(w), landscapes override it with a cheaper sum.
+  virtual double gated_covariance_trace(const Eigen::Ref<const Eigen::VectorXd>& w) const {
+    return gated_covariance(w).trace();
+  }
   /// ∇²E(w) (d × d): analytic (population closed form; sample: A(w) for uniform α, the full
   /// loss Hessian scaled by −1/(2N²) for InfoNCE).
   virtual Eigen::MatrixXd hessian(const Eigen::Ref<const Eigen::VectorXd>& w) const = 0;
@@ -48,6 +52,8 @@ class PopulationLandscape final : public NodeLandscape {
   double energy(const Eigen::Ref<const Eigen::VectorXd>& w) const override;
   Eigen::VectorXd gradient(const Eigen::Ref<const Eigen::VectorXd>& w) const override;
   Eigen::MatrixXd gated_covariance(const Eigen::Ref<const Eigen::VectorXd>& w) const override;
+  /// tr V[μ̃] = Σ_s p_s ‖μ̃_s − μ̄‖², O(S·d).
+  double gated_covariance_trace(const Eigen::Ref<const Eigen::VectorXd>& w) const override;
   Eigen::MatrixXd hessian(const Eigen::Ref<const Eigen::VectorXd>& w) const override;
   bool sign_symmetric() const override;
   double gate_margin(const Eigen::Ref<const Eigen::VectorXd>& w) const override;
@@ -61,9 +67,8 @@ class PopulationLandscape final : public NodeLandscape {
 
 /// Finite-sample landscape on a fixed batch: objective −L(w)/(2N²) of one node under `loss`
 /// (= E_1 for the quadratic loss), gradient ∇E_sg(α(w)) = A_α(w)·w, frozen-α Jacobian A(w).
-/// Hessian: A(w) for the quadratic loss (gates locally constant); for InfoNCE the full loss
-/// Hessian with α differentiated, −∇²L/(2N²), is not available yet and hessian() throws
-/// std::logic_error.
+/// Hessian (gates locally constant): A(w) for the quadratic loss; for InfoNCE the full loss
+/// Hessian with α differentiated, −∇²L/(2N²) (analysis::loss_hessian).
 class SampleLandscape final : public NodeLandscape {
  public:
   SampleLandscape(TwoViewBatch batch, Activation activation, Loss loss);

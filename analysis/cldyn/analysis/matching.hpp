@@ -29,4 +29,30 @@ DirectionClusters distinct_directions(const Eigen::Ref<const Eigen::MatrixXd>& w
 Eigen::MatrixXd abs_cosine_matrix(const Eigen::Ref<const Eigen::MatrixXd>& a,
                                   const Eigen::Ref<const Eigen::MatrixXd>& b);
 
+/// Predicted optima vs trained weights.
+struct DirectionMatching {
+  /// m × n cosines between predicted (rows) and trained (columns) directions; |cos| when
+  /// sign_symmetric.
+  Eigen::MatrixXd cosine;
+  /// Many-to-one: for every trained direction, the predicted one with the largest cosine, or −1
+  /// when that cosine is below the threshold.
+  std::vector<Eigen::Index> nearest;
+  /// One-to-one optimal assignment (Hungarian algorithm, maximising the summed cosine): for
+  /// every trained direction its predicted partner, or −1 when unassigned or below threshold.
+  std::vector<Eigen::Index> assignment;
+  std::vector<Eigen::Index> unmatched_predicted;  ///< predicted with no assigned partner
+  std::vector<Eigen::Index> unmatched_trained;    ///< trained with nearest = −1
+};
+
+/// Matches trained directions (d × n, nonzero columns) to predicted ones (d × m, nonzero
+/// columns); a pair counts when its cosine ≥ threshold ∈ [−1, 1].
+DirectionMatching match_directions(const Eigen::Ref<const Eigen::MatrixXd>& predicted,
+                                   const Eigen::Ref<const Eigen::MatrixXd>& trained,
+                                   double threshold, bool sign_symmetric);
+
+/// Optimal assignment maximising Σ score(i, assigned(i)) for a rows × cols score matrix
+/// (Hungarian algorithm with potentials, O(n²·m)); returns for every row its column, or −1 when
+/// rows > cols leaves it unassigned.
+std::vector<Eigen::Index> optimal_assignment(const Eigen::Ref<const Eigen::MatrixXd>& score);
+
 }  // namespace cldyn::analysis

@@ -34,41 +34,57 @@ Residual tangent_residual(const Eigen::VectorXd& w, const Eigen::VectorXd& g) {
   return {gn > 0.0 ? abs / gn : 0.0, abs, lambda};
 }
 
-}  // namespace
-
-FixedPoint find_fixed_point(const NodeLandscape& landscape, const Eigen::Ref<const Eigen::VectorXd>& w0,
-                            const FixedPointOptions& options) {
-  constexpr const char* where = "find_fixed_point";
-  options.validate();
+void validate_start(const NodeLandscape& landscape, const Eigen::Ref<const Eigen::VectorXd>& w0,
+                    const char* where) {
   require(w0.size() == landscape.dim(), where, "size of w0", w0.size(),
           "== d = " + std::to_string(landscape.dim()));
   require_finite(w0, where, "w0");
   require(w0.norm() > 0.0, where, "norm of w0", w0.norm(), "w0 != 0");
+}
+
+/// Evaluates ∇E at w into g and records w with its certificate in fp (iteration `it`).
+/// Returns false (status non_finite) when the gradient is not finite.
+bool evaluate(const NodeLandscape& landscape, const Eigen::VectorXd& w, Eigen::Index it,
+              FixedPoint& fp, Eigen::VectorXd& g) {
+  g = landscape.gradient(w);
+  if (!g.allFinite()) {
+    fp.status = Status::non_finite;
+    fp.message = "non-finite gradient at iteration " + std::to_string(it);
+    return false;
+  }
+  const Residual r = tangent_residual(w, g);
+  fp.w = w;
+  fp.lambda = r.lambda;
+  fp.residual = r.relative;
+  fp.residual_abs = r.absolute;
+  fp.iterations = it;
+  return true;
+}
+
+}  // namespace
+
+FixedPoint find_fixed_point(const NodeLandscape& landscape, const Eigen::Ref<const Eigen::VectorXd>& w0,
+                            const FixedPointOptions& options) {
+  options.validate();
+  validate_start(landscape, w0, "find_fixed_point");
 
   FixedPoint fp;
   Eigen::VectorXd w = w0.normalized();
   const double trace = landscape.gated_covariance_trace(w);
-  if (!(std::isfinite(trace) && trace > 0.0)) {
+  if (!std::isfinite(trace) || trace <= 0.0) {
     fp.w = w;
-    fp.status = Status::non_finite;
+    fp.status = std::isfinite(trace) ? Status::not_converged : Status::non_finite;
+    fp.message = std::isfinite(trace) ? "A(w0) = 0 (every gate closed): no ascent direction"
+                                      : "non-finite tr A(w0)";
     return fp;
   }
   const double eta = options.step / trace;
   double best = std::numeric_limits<double>::infinity();
   Eigen::Index best_at = 0;
   for (Eigen::Index it = 0;; ++it) {
-    const Eigen::VectorXd g = landscape.gradient(w);
-    if (!g.allFinite()) {
-      fp.status = Status::non_finite;
-      break;
-    }
-    const Residual r = tangent_residual(w, g);
-    fp.w = w;
-    fp.lambda = r.lambda;
-    fp.residual = r.relative;
-    fp.residual_abs = r.absolute;
-    fp.iterations = it;
-    if (r.relative <= options.tolerance) {
+    Eigen::VectorXd g;
+    if (!evaluate(landscape, w, it, fp, g)) break;
+    if (fp.residual <= options.tolerance) {
       fp.status = Status::success;
       fp.message = "converged";
       break;
@@ -78,12 +94,12 @@ FixedPoint find_fixed_point(const NodeLandscape& landscape, const Eigen::Ref<con
       fp.message = "reached max_iterations";
       break;
     }
-    if (r.relative < 0.5 * best) {
-      best = r.relative;
+    if (fp.residual < 0.5 * best) {
+      best = fp.residual;
       best_at = it;
     } else if (options.stall_window > 0 && it - best_at >= options.stall_window) {
       fp.status = Status::not_converged;
-      fp.message = "stalled: residual " + std::to_string(r.relative) + " for " +
+      fp.message = "stalled: residual " + std::to_string(fp.residual) + " for " +
                    std::to_string(options.stall_window) + " iterations (gate boundary?)";
       break;
     }
@@ -97,42 +113,30 @@ FixedPoint find_fixed_point(const NodeLandscape& landscape, const Eigen::Ref<con
 FixedPoint newton_fixed_point(const NodeLandscape& landscape,
                               const Eigen::Ref<const Eigen::VectorXd>& w0,
                               const FixedPointOptions& options) {
-  constexpr const char* where = "newton_fixed_point";
   options.validate();
-  require(w0.size() == landscape.dim(), where, "size of w0", w0.size(),
-          "== d = " + std::to_string(landscape.dim()));
-  require_finite(w0, where, "w0");
-  require(w0.norm() > 0.0, where, "norm of w0", w0.norm(), "w0 != 0");
+  validate_start(landscape, w0, "newton_fixed_point");
   const Eigen::Index d = landscape.dim();
   FixedPoint fp;
   Eigen::VectorXd w = w0.normalized();
   // Newton converges in a handful of steps or not at all: cap the iterations separately.
   const Eigen::Index max_it = std::min<Eigen::Index>(options.max_iterations, 200);
   for (Eigen::Index it = 0;; ++it) {
-    const Eigen::VectorXd g = landscape.gradient(w);
-    if (!g.allFinite()) {
-      fp.status = Status::non_finite;
-      break;
-    }
-    const Residual r = tangent_residual(w, g);
-    fp.w = w;
-    fp.lambda = r.lambda;
-    fp.residual = r.relative;
-    fp.residual_abs = r.absolute;
-    fp.iterations = it;
-    if (r.relative <= options.tolerance) {
+    Eigen::VectorXd g;
+    if (!evaluate(landscape, w, it, fp, g)) break;
+    if (fp.residual <= options.tolerance) {
       fp.status = Status::success;
       fp.message = "converged";
       break;
     }
     if (it == max_it || d < 2) {
       fp.status = Status::not_converged;
+      fp.message = "Newton did not converge in " + std::to_string(max_it) + " iterations";
       break;
     }
     const Eigen::MatrixXd b = tangent_basis(w);
     const Eigen::MatrixXd h = landscape.hessian(w);
     const Eigen::MatrixXd hr =
-        b.transpose() * (h - r.lambda * Eigen::MatrixXd::Identity(d, d)) * b;
+        b.transpose() * (h - fp.lambda * Eigen::MatrixXd::Identity(d, d)) * b;
     const Eigen::VectorXd c = hr.completeOrthogonalDecomposition().solve(-b.transpose() * g);
     Eigen::VectorXd xi = b * c;
     const double len = xi.norm();

@@ -28,7 +28,8 @@ Check::Check(std::string name, std::string description)
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   app_.add_flag("--quiet", quiet_, "No progress output on stderr");
-  app_.set_config("--config", "", "Read options from a TOML/INI file");
+  app_.set_config("--config", "", "Read options from a TOML/INI file (e.g. the \"config\" of a result)");
+  app_.allow_config_extras(CLI::config_extras_mode::error);  // an unknown key is an error
 }
 
 int Check::parse(int argc, char** argv) {

@@ -41,6 +41,7 @@
 #include "cldyn/pairwise_importance.hpp"
 #include "cldyn/reference.hpp"
 #include "cldyn/rng.hpp"
+#include "cldyn/streaming.hpp"
 
 namespace {
 
@@ -271,6 +272,32 @@ void BM_PairwiseImportanceInfoNCE(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * n * n);
   if (alpha) state.counters["max_rel_err"] = infonce_rows_check(*alpha, f, f_prime);
+}
+
+// ---- BM_ContrastiveCovarianceStreamed: C_α[x] for InfoNCE α without forming α ---------------
+// contrastive_covariance_infonce_streamed(F, F', X, X', τ = 0.5, ε = 1, block_rows): α is
+// produced block_rows rows at a time and consumed at once (peak memory O(N·(p+d) + block·N)).
+// FLOPS = 2·N²·p (distances) + 2·N²·d (α_I·X) + 6·N·d² (X_Iᵀ(α_I X), Xᵀdiag(r+c)X, Δᵀdiag(r)Δ).
+// Accuracy (N ≤ 4096 only: the dense check needs the N×N α): max_rel_err against
+// contrastive_covariance(Loss::infonce(0.5).pairwise_importance(F, F'), X, X').
+// Args: N, p, d, block_rows (0: the library's default). One iteration: N = 65536 takes minutes.
+
+void BM_ContrastiveCovarianceStreamed(benchmark::State& state) {
+  const Index n = state.range(0), p = state.range(1), d = state.range(2), b = state.range(3);
+  const auto [f, f_prime] = random_outputs(n, p, 21);
+  const auto [x, x_prime] = random_views(n, d, 11);
+  MatrixXd c;
+  for (auto _ : state) {
+    c = cldyn::contrastive_covariance_infonce_streamed(f, f_prime, x, x_prime, kTau, 1.0, b);
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  set_flops(state, 2.0 * dbl(n) * dbl(n) * dbl(p + d) + 6.0 * dbl(n) * dbl(d) * dbl(d));
+  if (n <= 4096) {
+    const MatrixXd dense = cldyn::contrastive_covariance(
+        Loss::infonce(kTau).pairwise_importance(f, f_prime), x, x_prime);
+    state.counters["max_rel_err"] = max_rel_err(c, dense);
+  }
 }
 
 // ---- BM_OneLayerStep: one α-CL step of the trainer ---------------------------------------------
@@ -577,6 +604,14 @@ BENCHMARK(BM_ContrastiveCovarianceNaive)
 BENCHMARK(BM_PairwiseImportanceInfoNCE)
     ->ArgsProduct({{256, 1024, 4096}, {16, 64}})
     ->Unit(benchmark::kMicrosecond);
+
+BENCHMARK(BM_ContrastiveCovarianceStreamed)
+    ->Args({4096, 64, 256, 0})
+    ->Args({16384, 64, 256, 256})
+    ->Args({32768, 64, 256, 256})
+    ->Args({65536, 64, 256, 256})
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
 
 BENCHMARK_CAPTURE(BM_OneLayerStep, infonce, LossKind::infonce)
     ->ArgsProduct({{256, 1024}, {64}, {8, 64}})

@@ -11,6 +11,7 @@
 #include "cldyn/pairwise_importance.hpp"
 #include "cldyn/rng.hpp"
 #include "cldyn/status.hpp"
+#include "cldyn/streaming.hpp"
 #include "cldyn/trainer.hpp"
 #include "cldyn/validate.hpp"
 #include "cldyn/version.hpp"

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "cldyn/validate.hpp"
 
@@ -41,6 +42,17 @@ PairwiseImportance PairwiseImportance::from_matrix(Eigen::MatrixXd alpha) {
   a.uniform_ = false;
   a.r_ = alpha.rowwise().sum();
   a.c_ = alpha.colwise().sum().transpose();
+  a.alpha_ = std::move(alpha);
+  return a;
+}
+
+PairwiseImportance PairwiseImportance::trusted(Eigen::MatrixXd alpha, Eigen::VectorXd r,
+                                               Eigen::VectorXd c) {
+  PairwiseImportance a;
+  a.n_ = alpha.rows();
+  a.uniform_ = false;
+  a.r_ = std::move(r);
+  a.c_ = std::move(c);
   a.alpha_ = std::move(alpha);
   return a;
 }

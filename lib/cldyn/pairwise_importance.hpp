@@ -7,6 +7,8 @@
 
 namespace cldyn {
 
+class Loss;
+
 class PairwiseImportance {
  public:
   /// α_ij = value for i ≠ j, 0 on the diagonal (the quadratic loss uses value = 1). n ≥ 2,
@@ -36,6 +38,13 @@ class PairwiseImportance {
   Eigen::MatrixXd apply_laplacian(const Eigen::Ref<const Eigen::MatrixXd>& b) const;
 
  private:
+  friend class Loss;
+  /// Library-internal: an α the library computed itself and knows to be square, finite,
+  /// nonnegative with zero diagonal (the InfoNCE softmax, detail/infonce_blocks.hpp), with its
+  /// row and column sums. Skips from_matrix's O(N²) re-validation and sums; user input goes
+  /// through from_matrix.
+  static PairwiseImportance trusted(Eigen::MatrixXd alpha, Eigen::VectorXd r, Eigen::VectorXd c);
+
   PairwiseImportance() = default;
   Eigen::Index n_ = 0;
   bool uniform_ = true;

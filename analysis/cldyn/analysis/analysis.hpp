@@ -2,11 +2,13 @@
 /// \file analysis.hpp
 /// Umbrella header of cldyn::analysis: what the theory predicts.
 
+#include "cldyn/analysis/colinearity.hpp"
 #include "cldyn/analysis/finite_difference.hpp"
 #include "cldyn/analysis/fixed_points.hpp"
 #include "cldyn/analysis/landscape.hpp"
 #include "cldyn/analysis/stability.hpp"
 #include "cldyn/analysis/gated_covariance.hpp"
+#include "cldyn/analysis/global_modulation.hpp"
 #include "cldyn/analysis/loss_hessian.hpp"
 #include "cldyn/analysis/matching.hpp"
 #include "cldyn/analysis/population.hpp"

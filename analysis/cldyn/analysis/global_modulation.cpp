@@ -1,0 +1,188 @@
+#include "cldyn/analysis/global_modulation.hpp"
+
+#include <boost/math/tools/roots.hpp>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "cldyn/analysis/population.hpp"
+#include "cldyn/validate.hpp"
+
+namespace cldyn::analysis {
+
+SecularRoot solve_secular(const Eigen::Ref<const Eigen::VectorXd>& d, const Eigen::Ref<const Eigen::VectorXd>& b,
+                          double c) {
+  constexpr const char* where = "solve_secular";
+  require(d.size() >= 1, where, "K (length of d)", d.size(), "K >= 1");
+  require(b.size() == d.size(), where, "length of b", b.size(), "== K = " + std::to_string(d.size()));
+  require_finite(d, where, "d");
+  require_finite(b, where, "b");
+  require(std::isfinite(c) && c >= 0.0 && c <= 0.25, where, "c (= p0 p1)", c, "0 <= c <= 1/4");
+  SecularRoot out;
+  Eigen::Index j = 0;
+  const double dmax = d.maxCoeff(&j);
+  const double b2 = b.squaredNorm();
+  if (c == 0.0) {
+    out.message = "degenerate: p0 p1 = 0 (p1 in {0, 1}), V[f_1] = diag(d) has no rank-one term";
+    return out;
+  }
+  if (b2 == 0.0) {
+    out.message = "degenerate: b = 0, no filter separates the classes";
+    return out;
+  }
+  if (b(j) == 0.0) {
+    out.message = "degenerate: b_j = 0 for the field j with the largest d_j; the bracket of the "
+                  "secular root above max d_k is not guaranteed";
+    return out;
+  }
+  auto f = [&](double lambda) { return 1.0 - c * (b.array().square() / (lambda - d.array())).sum(); };
+  out.bracket_low = dmax + 0.5 * c * b(j) * b(j);
+  out.bracket_high = dmax + c * b2;
+  const double f_low = f(out.bracket_low), f_high = f(out.bracket_high);
+  if (!(f_low < 0.0) || !(f_high >= 0.0)) {
+    out.message = "bracket failed: F(low) = " + shortest(f_low) + ", F(high) = " + shortest(f_high);
+    return out;
+  }
+  if (f_high == 0.0) {
+    out.lambda = out.bracket_high;
+  } else {
+    // Terminate when the bracket is a few ulps wide: 50 bits of 53.
+    const boost::math::tools::eps_tolerance<double> tol(50);
+    std::uintmax_t iters = 200;
+    const auto [lo, hi] = boost::math::tools::toms748_solve(f, out.bracket_low, out.bracket_high, f_low, f_high, tol, iters);
+    out.iterations = static_cast<Eigen::Index>(iters);
+    out.lambda = 0.5 * (lo + hi);
+    if (iters >= 200) {
+      out.message = "toms748_solve used its iteration budget";
+      out.residual = std::abs(f(out.lambda));
+      return out;
+    }
+  }
+  out.residual = std::abs(f(out.lambda));
+  out.status = Status::success;
+  out.message = "converged";
+  return out;
+}
+
+namespace {
+
+void check_filters(const data::ClassModel& model, const std::vector<Eigen::VectorXd>& w, const char* where) {
+  require(static_cast<Eigen::Index>(w.size()) == model.num_fields(), where, "number of filters", w.size(),
+          "== K = " + std::to_string(model.num_fields()));
+  for (std::size_t k = 0; k < w.size(); ++k) {
+    const std::string name = "w_" + std::to_string(k);
+    require(w[k].size() == model.field_size(static_cast<Eigen::Index>(k)), where, "length of " + name, w[k].size(),
+            "== d_k = " + std::to_string(model.field_size(static_cast<Eigen::Index>(k))));
+    require_finite(w[k], where, name);
+    require(w[k].norm() > 0.0, where, "norm of " + name, w[k].norm(), "> 0");
+  }
+}
+
+/// μ̃_k and g_k at every support point.
+struct SupportValues {
+  std::vector<data::ClassSupportPoint> support;
+  std::vector<Eigen::MatrixXd> mu;  // per RF: d_k × S
+  Eigen::MatrixXd g;                // K × S
+  Eigen::VectorXd p;                // S
+};
+
+SupportValues evaluate(const data::ClassModel& model, const std::vector<Eigen::VectorXd>& w, const Activation& act) {
+  SupportValues v;
+  v.support = model.support();
+  const auto s_count = static_cast<Eigen::Index>(v.support.size());
+  const Eigen::Index k_count = model.num_fields();
+  v.g.resize(k_count, s_count);
+  v.p.resize(s_count);
+  for (Eigen::Index k = 0; k < k_count; ++k) v.mu.emplace_back(model.field_size(k), s_count);
+  for (Eigen::Index s = 0; s < s_count; ++s) {
+    const auto& pt = v.support[static_cast<std::size_t>(s)];
+    v.p(s) = pt.probability;
+    for (Eigen::Index k = 0; k < k_count; ++k) {
+      const auto ks = static_cast<std::size_t>(k);
+      const Eigen::VectorXd xk = pt.x0.segment(model.field_offset(k), model.field_size(k));
+      v.mu[ks].col(s) = gated_input_expectation(xk, w[ks], model.sigma(), act);
+      v.g(k, s) = w[ks].dot(v.mu[ks].col(s));
+    }
+  }
+  return v;
+}
+
+/// Σ_s p̂_s (a_s − ā)(b_s − b̄)ᵀ with p̂ = p/Σp (columns are support points; zero weights drop out).
+Eigen::MatrixXd covariance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, const Eigen::VectorXd& p) {
+  const double total = p.sum();
+  const Eigen::VectorXd ma = a * p / total, mb = b * p / total;
+  const Eigen::MatrixXd ac = a.colwise() - ma, bc = b.colwise() - mb;
+  return ac * p.asDiagonal() * bc.transpose() / total;
+}
+
+}  // namespace
+
+Eigen::MatrixXd hidden_covariance(const data::ClassModel& model, const std::vector<Eigen::VectorXd>& w,
+                                  const Activation& activation) {
+  check_filters(model, w, "hidden_covariance");
+  const SupportValues v = evaluate(model, w, activation);
+  return covariance(v.g, v.g, v.p);
+}
+
+std::vector<Eigen::VectorXd> generic_field(const data::ClassModel& model, const std::vector<Eigen::VectorXd>& w,
+                                           const Eigen::Ref<const Eigen::VectorXd>& s, const Activation& activation) {
+  constexpr const char* where = "generic_field";
+  check_filters(model, w, where);
+  require(s.size() == model.num_fields(), where, "length of s", s.size(), "== K = " + std::to_string(model.num_fields()));
+  require_finite(s, where, "s");
+  const SupportValues v = evaluate(model, w, activation);
+  const Eigen::MatrixXd out_f = s.transpose() * v.g;  // 1 × S: f = Σ_l s_l g_l
+  std::vector<Eigen::VectorXd> field;
+  for (Eigen::Index k = 0; k < model.num_fields(); ++k)
+    field.push_back(s(k) * covariance(v.mu[static_cast<std::size_t>(k)], out_f, v.p).col(0));
+  return field;
+}
+
+GlobalModulation global_modulation(const data::ClassModel& model, const std::vector<Eigen::VectorXd>& w,
+                                   const Activation& activation) {
+  check_filters(model, w, "global_modulation");
+  const SupportValues v = evaluate(model, w, activation);
+  GlobalModulation out;
+  out.p1 = model.options().p1;
+  out.p0 = 1.0 - out.p1;
+  const Eigen::Index k_count = model.num_fields();
+  out.d.resize(k_count);
+  out.b.resize(k_count);
+  Eigen::VectorXd p_class[2] = {Eigen::VectorXd::Zero(v.p.size()), Eigen::VectorXd::Zero(v.p.size())};
+  for (Eigen::Index s = 0; s < v.p.size(); ++s) p_class[v.support[static_cast<std::size_t>(s)].z](s) = v.p(s);
+  const double pz[2] = {p_class[0].sum(), p_class[1].sum()};
+  for (Eigen::Index k = 0; k < k_count; ++k) {
+    const auto ks = static_cast<std::size_t>(k);
+    const Eigen::MatrixXd& mu = v.mu[ks];
+    Eigen::MatrixXd lk = Eigen::MatrixXd::Zero(mu.rows(), mu.rows());
+    Eigen::VectorXd mean[2] = {Eigen::VectorXd::Zero(mu.rows()), Eigen::VectorXd::Zero(mu.rows())};
+    for (int z = 0; z < 2; ++z) {
+      if (pz[z] <= 0.0) continue;  // an impossible class contributes nothing
+      lk += pz[z] * covariance(mu, mu, p_class[z]);
+      mean[z] = mu * p_class[z] / pz[z];
+    }
+    out.within.push_back(lk);
+    // With p_1 ∈ {0, 1} one class is empty: Δ is set to 0 (it is multiplied by p0 p1 = 0).
+    out.between.push_back(pz[0] > 0.0 && pz[1] > 0.0 ? Eigen::VectorXd(mean[1] - mean[0])
+                                                     : Eigen::VectorXd::Zero(mu.rows()));
+    out.d(k) = w[ks].dot(lk * w[ks]);
+    out.b(k) = w[ks].dot(out.between.back());
+  }
+  out.root = solve_secular(out.d, out.b, out.p0 * out.p1);
+  out.status = out.root.status;
+  out.message = out.root.message;
+  if (out.status != Status::success) return out;
+  out.lambda = out.root.lambda;
+  const Eigen::VectorXd gap = (out.lambda - out.d.array()).matrix();
+  out.z = std::sqrt((out.b.array().square() / gap.array().square()).sum());
+  out.s = (out.b.array() / (out.z * gap.array())).matrix();
+  for (Eigen::Index k = 0; k < k_count; ++k) {
+    const auto ks = static_cast<std::size_t>(k);
+    const double r = out.b(k) / gap(k);
+    out.modulated.push_back((r * r * out.within[ks] + out.between[ks] * out.between[ks].transpose() / gap(k)) /
+                            (out.z * out.z));
+  }
+  return out;
+}
+
+}  // namespace cldyn::analysis

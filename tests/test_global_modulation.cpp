@@ -124,3 +124,48 @@ TEST(GlobalModulation, RejectsBadArguments) {
 
 }  // namespace
 }  // namespace cldyn
+
+namespace cldyn {
+namespace {
+
+TEST(GlobalModulation, SampleEstimatesApproachThePopulationQuantities) {
+  data::ClassModelOptions o;
+  o.field_sizes = {4, 5};
+  o.p1 = 0.4;
+  const data::ClassModel m(o, 21);
+  Rng rng(22);
+  const data::ClassSample sample = m.sample_with_classes(100000, rng);
+  for (const Activation act : {Activation::linear(), Activation::relu()}) {
+    std::vector<Eigen::VectorXd> w;
+    for (Eigen::Index k = 0; k < 2; ++k) w.push_back(rng.normal_matrix(m.field_size(k), 1).col(0));
+    const analysis::GlobalModulation pop = analysis::global_modulation(m, w, act);
+    const analysis::GlobalModulation est = analysis::estimate_global_modulation(m, sample, w, act);
+    ASSERT_EQ(est.status, Status::success) << est.message;
+    // Sample means over N = 1e5 samples have standard errors of order 1/√N ≈ 3e-3 of their
+    // scale; 0.05 relative is > 10 of them.
+    EXPECT_NEAR(est.p1, o.p1, 0.01) << act.name();  // binomial SE ≈ 1.5e-3
+    for (std::size_t k = 0; k < 2; ++k) {
+      EXPECT_LE(test::relative_error(est.between[k], pop.between[k]), 0.05) << act.name() << " k=" << k;
+      // L_k can be tiny when w_k keeps most gates closed, so its error is bounded by the sampling
+      // noise of a cross-covariance of gated inputs, ≈ σ²·d_k/√N_z per RF (5 such units),
+      // plus 5% of its size. Using the same-view covariance instead would add ≈ σ²·P(gate)·I,
+      // far above this bound.
+      const double n_z = 100000.0 * std::min(o.p1, 1.0 - o.p1);
+      const double noise = 5.0 * o.sigma * o.sigma * static_cast<double>(m.field_size(static_cast<Eigen::Index>(k))) /
+                           std::sqrt(n_z);
+      EXPECT_LE((est.within[k] - pop.within[k]).norm(), 0.05 * pop.within[k].norm() + noise)
+          << act.name() << " k=" << k;
+    }
+    EXPECT_NEAR(est.lambda, pop.lambda, 0.05 * pop.lambda) << act.name();
+  }
+  data::ClassSample one_class = sample;
+  one_class.z.setZero();
+  EXPECT_THAT(test::invalid_argument_message([&] {
+                analysis::estimate_global_modulation(m, one_class, {Eigen::VectorXd::Ones(4), Eigen::VectorXd::Ones(5)},
+                                                     Activation::relu());
+              }),
+              ::testing::HasSubstr("samples of class 1"));
+}
+
+}  // namespace
+}  // namespace cldyn

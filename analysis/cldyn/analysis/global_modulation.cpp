@@ -138,6 +138,28 @@ std::vector<Eigen::VectorXd> generic_field(const data::ClassModel& model, const 
   return field;
 }
 
+namespace {
+
+/// From d, b, L_k, Δ_k, p0, p1 already in `out`: the secular root, s, Z and Ã_k.
+void solve_modulation(GlobalModulation& out) {
+  out.root = solve_secular(out.d, out.b, out.p0 * out.p1);
+  out.status = out.root.status;
+  out.message = out.root.message;
+  if (out.status != Status::success) return;
+  out.lambda = out.root.lambda;
+  const Eigen::VectorXd gap = (out.lambda - out.d.array()).matrix();
+  out.z = std::sqrt((out.b.array().square() / gap.array().square()).sum());
+  out.s = (out.b.array() / (out.z * gap.array())).matrix();
+  for (Eigen::Index k = 0; k < out.d.size(); ++k) {
+    const auto ks = static_cast<std::size_t>(k);
+    const double r = out.b(k) / gap(k);
+    out.modulated.push_back((r * r * out.within[ks] + out.between[ks] * out.between[ks].transpose() / gap(k)) /
+                            (out.z * out.z));
+  }
+}
+
+}  // namespace
+
 GlobalModulation global_modulation(const data::ClassModel& model, const std::vector<Eigen::VectorXd>& w,
                                    const Activation& activation) {
   check_filters(model, w, "global_modulation");
@@ -168,20 +190,61 @@ GlobalModulation global_modulation(const data::ClassModel& model, const std::vec
     out.d(k) = w[ks].dot(lk * w[ks]);
     out.b(k) = w[ks].dot(out.between.back());
   }
-  out.root = solve_secular(out.d, out.b, out.p0 * out.p1);
-  out.status = out.root.status;
-  out.message = out.root.message;
-  if (out.status != Status::success) return out;
-  out.lambda = out.root.lambda;
-  const Eigen::VectorXd gap = (out.lambda - out.d.array()).matrix();
-  out.z = std::sqrt((out.b.array().square() / gap.array().square()).sum());
-  out.s = (out.b.array() / (out.z * gap.array())).matrix();
+  solve_modulation(out);
+  return out;
+}
+
+GlobalModulation estimate_global_modulation(const data::ClassModel& model, const data::ClassSample& sample,
+                                            const std::vector<Eigen::VectorXd>& w,
+                                            const Activation& activation) {
+  constexpr const char* where = "estimate_global_modulation";
+  check_filters(model, w, where);
+  const TwoViewBatch& b = sample.batch;
+  b.validate(where);
+  require(b.dim() == model.dim(), where, "d of the batch", b.dim(), "== d of the model = " + std::to_string(model.dim()));
+  require(sample.z.size() == b.size(), where, "number of classes", sample.z.size(),
+          "== N = " + std::to_string(b.size()));
+  std::vector<Eigen::Index> members[2];
+  for (Eigen::Index i = 0; i < sample.z.size(); ++i) {
+    require(sample.z(i) == 0 || sample.z(i) == 1, where, "z(" + std::to_string(i) + ")", sample.z(i), "z in {0, 1}");
+    members[sample.z(i)].push_back(i);
+  }
+  for (int z = 0; z < 2; ++z)
+    require(members[z].size() >= 2, where, "samples of class " + std::to_string(z), members[z].size(), ">= 2");
+  GlobalModulation out;
+  const double n = static_cast<double>(b.size());
+  out.p0 = static_cast<double>(members[0].size()) / n;
+  out.p1 = static_cast<double>(members[1].size()) / n;
+  const Eigen::Index k_count = model.num_fields();
+  out.d.resize(k_count);
+  out.b.resize(k_count);
   for (Eigen::Index k = 0; k < k_count; ++k) {
     const auto ks = static_cast<std::size_t>(k);
-    const double r = out.b(k) / gap(k);
-    out.modulated.push_back((r * r * out.within[ks] + out.between[ks] * out.between[ks].transpose() / gap(k)) /
-                            (out.z * out.z));
+    const Eigen::Index off = model.field_offset(k), dk = model.field_size(k);
+    const Eigen::MatrixXd x = b.x.middleCols(off, dk), xp = b.x_prime.middleCols(off, dk);
+    const Eigen::VectorXd g = activation.gate(x * w[ks]), gp = activation.gate(xp * w[ks]);
+    const Eigen::MatrixXd xt = g.asDiagonal() * x, xtp = gp.asDiagonal() * xp;
+    Eigen::MatrixXd lk = Eigen::MatrixXd::Zero(dk, dk);
+    Eigen::VectorXd mean[2];
+    for (int z = 0; z < 2; ++z) {
+      const auto& idx = members[z];
+      const double m = static_cast<double>(idx.size());
+      Eigen::MatrixXd a(idx.size(), dk), ap(idx.size(), dk);
+      for (std::size_t r = 0; r < idx.size(); ++r) {
+        a.row(static_cast<Eigen::Index>(r)) = xt.row(idx[r]);
+        ap.row(static_cast<Eigen::Index>(r)) = xtp.row(idx[r]);
+      }
+      const Eigen::RowVectorXd ma = a.colwise().mean(), map = ap.colwise().mean();
+      const Eigen::MatrixXd cross = (a.rowwise() - ma).transpose() * (ap.rowwise() - map) / (m - 1.0);
+      lk += (z == 0 ? out.p0 : out.p1) * 0.5 * (cross + cross.transpose());
+      mean[z] = 0.5 * (ma + map).transpose();
+    }
+    out.within.push_back(lk);
+    out.between.push_back(mean[1] - mean[0]);
+    out.d(k) = w[ks].dot(lk * w[ks]);
+    out.b(k) = w[ks].dot(out.between.back());
   }
+  solve_modulation(out);
   return out;
 }
 

@@ -77,4 +77,16 @@ Eigen::MatrixXd hidden_covariance(const data::ClassModel& model, const std::vect
 std::vector<Eigen::VectorXd> generic_field(const data::ClassModel& model, const std::vector<Eigen::VectorXd>& w,
                                            const Eigen::Ref<const Eigen::VectorXd>& s, const Activation& activation);
 
+/// The per-RF class statistics estimated from a labelled two-view sample (uniform α), for
+/// filters w (K vectors, w_k of length d_k) with M = 1: with x̃_k, x̃'_k the gated inputs of RF k
+/// in the two views and classes grouped by z,
+///   Δ̂_k = mean_{z=1}(½(x̃_k + x̃'_k)) − mean_{z=0}(½(x̃_k + x̃'_k)),
+///   L̂_k = Σ_z p̂_z · sym Cov_{i: z_i = z}(x̃_k[i], x̃'_k[i])   (cross-view covariance: the two
+///   views are independent given x0, so it estimates V[μ̃_k | z] without the augmentation noise),
+/// d̂_k = w_kᵀL̂_k w_k, b̂_k = w_kᵀΔ̂_k; p̂_z the class frequencies. Needs ≥ 2 samples of each class.
+/// The returned GlobalModulation carries these estimates and the secular solution built on them.
+GlobalModulation estimate_global_modulation(const data::ClassModel& model, const data::ClassSample& sample,
+                                            const std::vector<Eigen::VectorXd>& w,
+                                            const Activation& activation);
+
 }  // namespace cldyn::analysis

@@ -71,3 +71,24 @@ TEST(IdentityB, EnergyGradientIsGatedCovarianceTimesW) {
 
 }  // namespace
 }  // namespace cldyn
+
+namespace cldyn {
+namespace {
+
+TEST(EnergyOutputGradient, MatchesCentralDifferencesOfTheEnergy) {
+  Rng rng(31);
+  const Eigen::MatrixXd f = rng.normal_matrix(9, 3), f_prime = rng.normal_matrix(9, 3);
+  const PairwiseImportance alpha = Loss::infonce(0.7).pairwise_importance(f, f_prime);
+  const auto [d_f, d_f_prime] = energy_output_gradient(alpha, f, f_prime);
+  // E is quadratic in (F, F') for a frozen α: central differences are exact up to rounding,
+  // O(ε·|E|/h) ≈ 1e-10 relative with the default step.
+  const auto df_numeric = analysis::central_difference_gradient(
+      [&](const Eigen::MatrixXd& x) { return contrastive_energy(alpha, x, f_prime); }, f);
+  const auto dfp_numeric = analysis::central_difference_gradient(
+      [&](const Eigen::MatrixXd& x) { return contrastive_energy(alpha, f, x); }, f_prime);
+  EXPECT_LE(test::relative_error(df_numeric, d_f), 1e-8);
+  EXPECT_LE(test::relative_error(dfp_numeric, d_f_prime), 1e-8);
+}
+
+}  // namespace
+}  // namespace cldyn

@@ -100,4 +100,15 @@ double contrastive_energy(const PairwiseImportance& alpha,
   return (negatives - positives) / (4.0 * n * n);
 }
 
+std::pair<Eigen::MatrixXd, Eigen::MatrixXd> energy_output_gradient(
+    const PairwiseImportance& alpha, const Eigen::Ref<const Eigen::MatrixXd>& f,
+    const Eigen::Ref<const Eigen::MatrixXd>& f_prime) {
+  validate_pair(alpha, f, f_prime, "energy_output_gradient", "F", "F'");
+  const double n = static_cast<double>(alpha.size());
+  const double scale = 1.0 / (2.0 * n * n);
+  Eigen::MatrixXd r_delta = scale * (alpha.row_sums().asDiagonal() * (f - f_prime));
+  Eigen::MatrixXd d_f = scale * alpha.apply_laplacian(f) - r_delta;
+  return {std::move(d_f), std::move(r_delta)};
+}
+
 }  // namespace cldyn

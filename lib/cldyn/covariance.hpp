@@ -14,6 +14,7 @@
 /// cldyn::reference::naive_contrastive_covariance.
 
 #include <Eigen/Core>
+#include <utility>
 
 #include "cldyn/pairwise_importance.hpp"
 
@@ -59,6 +60,13 @@ class ContrastiveCovarianceOperator {
 }  // namespace cldyn
 
 namespace cldyn {
+
+/// ∂E_α/∂F and ∂E_α/∂F' with α frozen (N × p each), from the fast form of E = ½ tr C_α[f]:
+///   ∂E/∂F = (L_α F − R Δ)/(2N²),   ∂E/∂F' = R Δ/(2N²),   Δ = F − F', R = diag(r).
+/// Back-propagating them through a network gives its α-CL gradient (Identities B and C).
+std::pair<Eigen::MatrixXd, Eigen::MatrixXd> energy_output_gradient(
+    const PairwiseImportance& alpha, const Eigen::Ref<const Eigen::MatrixXd>& f,
+    const Eigen::Ref<const Eigen::MatrixXd>& f_prime);
 
 /// Energy E_α = ½·tr C_α[f] = 1/(2N²) Σ_ij α_ij (d²_ij − d²_i) of outputs F, F' (N × p),
 /// at cost O(N²p) (O(Np) for a uniform α).

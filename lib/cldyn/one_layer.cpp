@@ -84,11 +84,9 @@ Eigen::MatrixXd OneLayerNetwork::energy_gradient(const TwoViewBatch& batch,
           "== N = " + std::to_string(batch.size()));
   const Eigen::MatrixXd f = forward(batch.x);
   const Eigen::MatrixXd f_prime = forward(batch.x_prime);
-  // C_α[x̃_k, f_k] in fast form: x̃_kᵀ L f_k − (x̃_k − x̃'_k)ᵀ R (f_k − f'_k), all k at once.
-  const Eigen::MatrixXd r_delta = alpha.row_sums().asDiagonal() * (f - f_prime);
-  const double n = static_cast<double>(batch.size());
-  const double scale = 1.0 / (2.0 * n * n);
-  return backpropagate(batch, scale * (alpha.apply_laplacian(f) - r_delta), scale * r_delta);
+  // Back-propagating ∂E/∂F, ∂E/∂F' gives C_α[x̃_k, f_k] for every node at once (Identity B).
+  const auto [d_f, d_f_prime] = energy_output_gradient(alpha, f, f_prime);
+  return backpropagate(batch, d_f, d_f_prime);
 }
 
 Eigen::MatrixXd OneLayerNetwork::loss_gradient(const TwoViewBatch& batch, const Loss& loss) const {

@@ -194,11 +194,9 @@ TwoLayerGradient TwoLayerNetwork::energy_gradient(const TwoViewBatch& batch,
           "== N = " + std::to_string(batch.size()));
   const Eigen::MatrixXd f = forward(batch.x);
   const Eigen::MatrixXd f_prime = forward(batch.x_prime);
-  // ∂E/∂F = (L_α F − RΔ)/(2N²), ∂E/∂F' = RΔ/(2N²) with E = ½ tr C_α[f] in fast form.
-  const Eigen::MatrixXd r_delta = alpha.row_sums().asDiagonal() * (f - f_prime);
-  const double n = static_cast<double>(batch.size());
-  const double scale = 1.0 / (2.0 * n * n);
-  return backpropagate(batch, scale * (alpha.apply_laplacian(f) - r_delta), scale * r_delta);
+  // Back-propagating ∂E/∂F, ∂E/∂F' through V and the gates gives Identity C.
+  const auto [d_f, d_f_prime] = energy_output_gradient(alpha, f, f_prime);
+  return backpropagate(batch, d_f, d_f_prime);
 }
 
 TwoLayerGradient TwoLayerNetwork::loss_gradient(const TwoViewBatch& batch, const Loss& loss) const {

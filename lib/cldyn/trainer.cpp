@@ -107,11 +107,11 @@ bool all_finite(const Blocks& b) {
 /// Model concept of the generic loop.
 template <class M>
 concept TrainableModel = requires(M& m, const M& cm, const Blocks& b, const TwoViewBatch& batch,
-                                  const PairwiseImportance& a, const Eigen::MatrixXd& x) {
+                                  const Eigen::MatrixXd& x) {
   { cm.parameters() } -> std::same_as<Blocks>;
   { m.set_parameters(b) };
   { cm.forward(x) } -> std::same_as<Eigen::MatrixXd>;
-  { cm.energy_gradient(batch, a) } -> std::same_as<Blocks>;
+  { cm.backpropagate(batch, x, x) } -> std::same_as<Blocks>;
   { cm.constraints() } -> std::same_as<std::vector<BlockConstraint>>;
 };
 
@@ -121,8 +121,9 @@ struct OneLayerModel {
   Blocks parameters() const { return {net.weights()}; }
   void set_parameters(const Blocks& b) { net.set_weights(b[0]); }
   Eigen::MatrixXd forward(const Eigen::MatrixXd& x) const { return net.forward(x); }
-  Blocks energy_gradient(const TwoViewBatch& batch, const PairwiseImportance& a) const {
-    return {net.energy_gradient(batch, a)};
+  Blocks backpropagate(const TwoViewBatch& batch, const Eigen::MatrixXd& d_f,
+                       const Eigen::MatrixXd& d_f_prime) const {
+    return {net.backpropagate(batch, d_f, d_f_prime)};
   }
   std::vector<BlockConstraint> constraints() const {
     return {{normalization == Normalization::none ? Unit::none : Unit::columns, normalization}};
@@ -144,8 +145,9 @@ struct TwoLayerModel {
     net.set_top(b[k]);
   }
   Eigen::MatrixXd forward(const Eigen::MatrixXd& x) const { return net.forward(x); }
-  Blocks energy_gradient(const TwoViewBatch& batch, const PairwiseImportance& a) const {
-    TwoLayerGradient g = net.energy_gradient(batch, a);
+  Blocks backpropagate(const TwoViewBatch& batch, const Eigen::MatrixXd& d_f,
+                       const Eigen::MatrixXd& d_f_prime) const {
+    TwoLayerGradient g = net.backpropagate(batch, d_f, d_f_prime);
     Blocks b = std::move(g.filters);
     b.push_back(std::move(g.top));
     return b;
@@ -188,7 +190,10 @@ TrainResult run(Model& model, const Loss& loss, NextBatch&& next_batch, bool fix
     }
     const LossEvaluation eval = loss.evaluate(f, f_prime);
     const double energy = contrastive_energy(eval.alpha, f, f_prime);
-    const Blocks grad = model.energy_gradient(batch, eval.alpha);
+    // ∇E_sg(α) from the outputs already computed: the network's energy_gradient, without
+    // evaluating the forward pass a second time.
+    const auto [d_f, d_f_prime] = energy_output_gradient(eval.alpha, f, f_prime);
+    const Blocks grad = model.backpropagate(batch, d_f, d_f_prime);
     if (!std::isfinite(eval.value) || !std::isfinite(energy) || !all_finite(grad)) {
       result.status = Status::non_finite;
       result.message = "non-finite loss, energy or gradient at step " + std::to_string(step);

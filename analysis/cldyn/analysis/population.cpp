@@ -107,6 +107,23 @@ Centred centre(const NodeMoments& nm, const Eigen::VectorXd& p) {
   return out;
 }
 
+/// The shared first step of every population routine: validate the population and w, evaluate
+/// g and μ̃ on the support, and centre them.
+struct NodeOnSupport {
+  NodeMoments nm;
+  Centred c;
+};
+
+NodeOnSupport evaluate_node(const DiscretePopulation& population, const Eigen::Ref<const Eigen::VectorXd>& w,
+                            const Activation& activation, const char* where) {
+  population.validate(where);
+  const double w_norm = check_w(w, population.dim(), where);
+  NodeOnSupport out;
+  out.nm = node_moments(population.x0, w, population.sigma, activation, w_norm, where);
+  out.c = centre(out.nm, population.probability);
+  return out;
+}
+
 Eigen::MatrixXd weighted_covariance(const Eigen::MatrixXd& centred, const Eigen::VectorXd& p) {
   const Eigen::MatrixXd a = centred * p.asDiagonal() * centred.transpose();
   return 0.5 * (a + a.transpose());
@@ -222,10 +239,7 @@ Eigen::MatrixXd gate_expectation_hessian(const Eigen::Ref<const Eigen::VectorXd>
 double population_energy(const DiscretePopulation& population,
                          const Eigen::Ref<const Eigen::VectorXd>& w, const Activation& activation) {
   constexpr const char* where = "population_energy";
-  population.validate(where);
-  const double w_norm = check_w(w, population.dim(), where);
-  const NodeMoments nm = node_moments(population.x0, w, population.sigma, activation, w_norm, where);
-  const Centred c = centre(nm, population.probability);
+  const Centred c = evaluate_node(population, w, activation, where).c;
   return 0.5 * c.g.cwiseAbs2().dot(population.probability);
 }
 
@@ -238,10 +252,7 @@ Eigen::MatrixXd population_gated_covariance(const DiscretePopulation& population
                                             const Eigen::Ref<const Eigen::VectorXd>& w,
                                             const Activation& activation) {
   constexpr const char* where = "population_gated_covariance";
-  population.validate(where);
-  const double w_norm = check_w(w, population.dim(), where);
-  const NodeMoments nm = node_moments(population.x0, w, population.sigma, activation, w_norm, where);
-  return weighted_covariance(centre(nm, population.probability).mu, population.probability);
+  return weighted_covariance(evaluate_node(population, w, activation, where).c.mu, population.probability);
 }
 
 Eigen::MatrixXd population_gated_covariance(const data::LatentModel& model,
@@ -254,10 +265,7 @@ Eigen::VectorXd population_energy_gradient(const DiscretePopulation& population,
                                            const Eigen::Ref<const Eigen::VectorXd>& w,
                                            const Activation& activation) {
   constexpr const char* where = "population_energy_gradient";
-  population.validate(where);
-  const double w_norm = check_w(w, population.dim(), where);
-  const NodeMoments nm = node_moments(population.x0, w, population.sigma, activation, w_norm, where);
-  const Centred c = centre(nm, population.probability);
+  const Centred c = evaluate_node(population, w, activation, where).c;
   return c.mu * population.probability.cwiseProduct(c.g);
 }
 
@@ -271,11 +279,10 @@ PopulationHessian population_energy_hessian(const DiscretePopulation& population
                                             const Eigen::Ref<const Eigen::VectorXd>& w,
                                             const Activation& activation) {
   constexpr const char* where = "population_energy_hessian";
-  population.validate(where);
   const Eigen::Index d = population.dim();
-  const double w_norm = check_w(w, d, where);
-  const NodeMoments nm = node_moments(population.x0, w, population.sigma, activation, w_norm, where);
-  const Centred c = centre(nm, population.probability);
+  const NodeOnSupport e = evaluate_node(population, w, activation, where);
+  const NodeMoments& nm = e.nm;
+  const Centred& c = e.c;
   PopulationHessian out;
   out.gated_covariance = weighted_covariance(c.mu, population.probability);
   const ActivationSplit split_act = split(activation);

@@ -10,7 +10,8 @@
 ///
 /// Argument order is part of the names: BM_Gemm/<shape>/N/d, BM_ContrastiveCovariance/N/d,
 /// BM_PairwiseImportanceInfoNCE/N/p, BM_OneLayerStep/<loss>/N/d/K, BM_TopEigen/<method>/d,
-/// BM_PopulationGatedCovariance/d, BM_FixedPointSolve/d, BM_FixedPointSweep/threads.
+/// BM_PopulationGatedCovariance/d, BM_FixedPointSolve/d, BM_FixedPointSweep/threads,
+/// BM_TwoLayerStep/<loss>/N/K/M, BM_TokenBatch/B, BM_TokenStep/<precision>/beta, BM_TokenRun/<precision>/steps.
 
 #include <benchmark/benchmark.h>
 #include <omp.h>
@@ -24,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -38,6 +40,8 @@
 #include "cldyn/data/latent_model.hpp"
 #include "cldyn/loss.hpp"
 #include "cldyn/one_layer.hpp"
+#include "cldyn/token_experiment.hpp"
+#include "cldyn/two_layer.hpp"
 #include "cldyn/pairwise_importance.hpp"
 #include "cldyn/reference.hpp"
 #include "cldyn/rng.hpp"
@@ -619,6 +623,106 @@ BENCHMARK_CAPTURE(BM_OneLayerStep, infonce, LossKind::infonce)
 BENCHMARK_CAPTURE(BM_OneLayerStep, quadratic, LossKind::quadratic)
     ->ArgsProduct({{256, 1024}, {64}, {8, 64}})
     ->Unit(benchmark::kMicrosecond);
+
+// ---- BM_TwoLayerStep: one α-CL step of a two-layer network (theory §5) ----------------------------
+// Forward both views, loss and α, ∇E_α with α frozen by back-propagation (Identity C), update.
+// K RFs of size 8, M ReLU nodes each, p = 16, Gaussian two-view batch. items = N samples.
+// Accuracy: Identity A for the two-layer net, ‖∇_V L + 2N²∇_V E_sg(α)‖/‖∇_V L‖ at the start.
+
+void BM_TwoLayerStep(benchmark::State& state, LossKind kind) {
+  const Index n = state.range(0), k = state.range(1), m = state.range(2);
+  const std::vector<Index> sizes(static_cast<std::size_t>(k), 8);
+  Rng rng(kSeed, 40);
+  const MatrixXd x = rng.normal_matrix(n, 8 * k);
+  const TwoViewBatch batch{x, x + 0.3 * rng.normal_matrix(n, 8 * k)};
+  cldyn::TwoLayerNetwork net = cldyn::TwoLayerNetwork::random(sizes, m, 16, Activation::relu(), rng);
+  const Loss loss = kind == LossKind::infonce ? Loss::infonce(kTau) : Loss::quadratic();
+  {
+    const MatrixXd f = net.forward(batch.x), f_prime = net.forward(batch.x_prime);
+    const auto eg = net.energy_gradient(batch, loss.pairwise_importance(f, f_prime));
+    const auto lg = net.loss_gradient(batch, loss);
+    state.counters["identityA_rel_err"] =
+        (lg.top + 2.0 * dbl(n) * dbl(n) * eg.top).norm() / lg.top.norm();
+  }
+  const double learning_rate = 0.01;
+  for (auto _ : state) {
+    const MatrixXd f = net.forward(batch.x), f_prime = net.forward(batch.x_prime);
+    const cldyn::LossEvaluation eval = loss.evaluate(f, f_prime);
+    const auto grad = net.energy_gradient(batch, eval.alpha);
+    std::vector<MatrixXd> w = net.filters();
+    for (std::size_t j = 0; j < w.size(); ++j) w[j] += learning_rate * grad.filters[j];
+    net.set_filters(w);
+    net.set_top(net.top() + learning_rate * grad.top);
+    benchmark::DoNotOptimize(eval.value);
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+BENCHMARK_CAPTURE(BM_TwoLayerStep, infonce, LossKind::infonce)
+    ->ArgsProduct({{256, 1024}, {4}, {8, 32}})
+    ->Unit(benchmark::kMicrosecond);
+
+// ---- token-pattern experiment (theory §6) --------------------------------------------------------
+// BM_TokenBatch: drawing one batch of B two-view token samples (reference structure).
+// BM_TokenStep: one training step's loss and gradient (forward, InfoNCE, backward, gather and
+// scatter-add) on the reference configuration with M = β·P; FLOPS counts the dense products
+// (layer 2 forward and both backward products over 2B columns, and the B×B similarity).
+// Accuracy: relative difference of the float loss from the double loss at the same weights.
+// BM_TokenRun: a whole reference run (5000 steps, data, SGD, metrics), one iteration.
+
+void BM_TokenBatch(benchmark::State& state) {
+  Rng srng(kSeed, 1);
+  const cldyn::data::TokenPatterns tp(cldyn::data::TokenPatternOptions{}, srng);
+  Rng rng(kSeed, 3);
+  const int b = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    const cldyn::data::TokenBatch batch = tp.sample(b, rng);
+    benchmark::DoNotOptimize(batch.view2.data());
+  }
+  state.SetItemsProcessed(state.iterations() * b);
+}
+
+template <class S>
+void BM_TokenStep(benchmark::State& state) {
+  cldyn::TokenRunOptions o;
+  o.beta = static_cast<double>(state.range(0));
+  Rng srng(kSeed, 1), irng(kSeed, 2), rng(kSeed, 3);
+  const cldyn::data::TokenPatterns tp(o.data, srng);
+  cldyn::TokenNetwork<S> net(o.network(), tp.embedding(), irng);
+  const cldyn::data::TokenBatch batch = tp.sample(o.batch_size, rng);
+  {
+    Rng irng2(kSeed, 2);
+    cldyn::TokenNetwork<double> ref(o.network(), tp.embedding(), irng2);
+    const double exact = ref.loss(batch, o.loss, nullptr);
+    state.counters["loss_rel_diff_vs_double"] =
+        std::abs(static_cast<double>(net.loss(batch, o.loss, nullptr)) - exact) / std::abs(exact);
+  }
+  cldyn::TokenParameters<S> grad;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(net.loss(batch, o.loss, &grad));
+    benchmark::ClobberMemory();
+  }
+  const double hidden = o.network().hidden(), p = o.output_dim, b = o.batch_size;
+  const double flops = 3.0 * 2.0 * p * hidden * 2.0 * b + 2.0 * b * b * p * 2.0;
+  state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class S>
+void BM_TokenRun(benchmark::State& state) {
+  cldyn::TokenRunOptions o;
+  o.steps = static_cast<int>(state.range(0));
+  o.double_precision = std::is_same_v<S, double>;
+  double loc_all = 0.0;
+  for (auto _ : state) loc_all = cldyn::run_token_patterns(o).locality.loc_all;
+  state.counters["loc_all"] = loc_all;
+  state.SetItemsProcessed(state.iterations() * o.steps);
+}
+
+BENCHMARK(BM_TokenBatch)->Arg(128)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_TokenStep, float)->Name("BM_TokenStep/float")->Arg(1)->Arg(5)->Arg(10)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_TokenStep, double)->Name("BM_TokenStep/double")->Arg(5)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_TokenRun, float)->Name("BM_TokenRun/float")->Arg(5000)->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK_TEMPLATE(BM_TokenRun, double)->Name("BM_TokenRun/double")->Arg(5000)->Iterations(1)->Unit(benchmark::kSecond);
 
 // Dense first: it fills the eigenvalue cache the Spectra run compares against. The dense
 // d = 4000 solve takes many seconds, hence one iteration at the large sizes.

@@ -18,8 +18,10 @@
 namespace cldyn::experiments {
 namespace fs = std::filesystem;
 
-Check::Check(std::string name, std::string description)
-    : name_(std::move(name)), app_(std::move(description), "check_" + name_) {
+Check::Check(std::string name, std::string description, std::string program)
+    : name_(std::move(name)),
+      app_(std::move(description), program.empty() ? "check_" + name_ : program),
+      program_(program.empty() ? "check_" + name_ : std::move(program)) {
   app_.add_option("--seed", seed_, "Seed of every random stream of the run")
       ->capture_default_str();
   app_.add_flag("--smoke", smoke_, "Seconds-scale sizes (used by CTest)");
@@ -44,7 +46,7 @@ int Check::parse(int argc, char** argv) {
 }
 
 void Check::begin() {
-  std::cout << "check_" << name_ << " — cldyn " << cldyn::version << " (git " << cldyn::git_hash
+  std::cout << program_ << " — cldyn " << cldyn::version << " (git " << cldyn::git_hash
             << ")\n";
   std::cout << "seed " << seed_ << (smoke_ ? "  [smoke]" : "") << "\n";
   std::cout << "params " << params_.dump() << "\n\n";
@@ -105,13 +107,14 @@ std::string Check::write_figure(const std::string& stem, const std::vector<std::
 
 std::string Check::reproducible_config() const {
   // The complete configuration, fit for --config, minus the keys that do not change results
-  // (threads, output directory, quietness, the config file itself): two runs that differ only
+  // (threads, output directory, quietness, the config file itself, resuming): two runs that differ only
   // in those produce identical JSON outside "timing".
   std::istringstream in(app_.config_to_str(true, false));
   std::string line, out;
   while (std::getline(in, line)) {
     const std::string key = line.substr(0, line.find('='));
-    if (key == "threads" || key == "out" || key == "quiet" || key == "config") continue;
+    if (key == "threads" || key == "out" || key == "quiet" || key == "config" || key == "resume")
+      continue;
     out += line + "\n";
   }
   return out;
@@ -162,6 +165,10 @@ int Check::finish() {
                         {"claims", claims},
                         {"series", series_},
                         {"timing", timing_}};
+    for (const auto& [key, value] : extra_.items()) {
+      if (j.contains(key)) throw std::logic_error("Check::extra() reuses the JSON key " + key);
+      j[key] = value;
+    }
     const std::string path = write_file(name_ + ".json", j.dump(2) + "\n");
     std::cout << "\nresults: " << path << "\n";
   }

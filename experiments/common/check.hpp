@@ -28,8 +28,9 @@ struct Claim {
 
 class Check {
  public:
-  /// `name` is the claim file stem (`<name>.json`); `description` goes into --help.
-  Check(std::string name, std::string description);
+  /// `name` is the claim file stem (`<name>.json`); `description` goes into --help;
+  /// `program` is the executable's name in --help and the header (default "check_<name>").
+  Check(std::string name, std::string description, std::string program = "");
 
   /// Check-specific options are added here before parse().
   CLI::App& app() { return app_; }
@@ -48,6 +49,8 @@ class Check {
   nlohmann::json& params() { return params_; }
   /// Figure data and other structured results (JSON "series").
   nlohmann::json& series() { return series_; }
+  /// Further top-level JSON fields (e.g. an experiment's "runs"); may not reuse a standard key.
+  nlohmann::json& extra() { return extra_; }
 
   /// Prints the header (version, git hash, seed, parameters). Call after parse() and params().
   void begin();
@@ -82,6 +85,8 @@ class Check {
   std::string out_dir_;
   nlohmann::json params_ = nlohmann::json::object();
   nlohmann::json series_ = nlohmann::json::object();
+  nlohmann::json extra_ = nlohmann::json::object();
+  std::string program_;
   nlohmann::json timing_ = nlohmann::json::object();
   std::vector<std::string> reports_;
   std::vector<Claim> claims_;

@@ -118,9 +118,9 @@ int main(int argc, char** argv) {
   double tau = 0.5, tau_small = 0.05, sigma_unused = 0.0;
   double fd_step = 6e-6;
   check.app().add_option("--tau", tau, "InfoNCE temperature (with eps = 1)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(positive_number())->capture_default_str();
   check.app().add_option("--tau-small", tau_small, "Second InfoNCE temperature (with eps = 0)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(positive_number())->capture_default_str();
   check.app().add_option("--fd-step", fd_step, "Relative central-difference step")
       ->check(CLI::Range(1e-10, 1e-2))->capture_default_str();
   (void)sigma_unused;
@@ -180,19 +180,37 @@ int main(int argc, char** argv) {
                    sci(e.fast_naive, 6)});
   }
   check.series()["configurations"] = rows;
+  // x tics: one label per (N, d, K) block of configurations (configs are size-major), with a
+  // separator between blocks; every claim's tolerance is drawn in the colour of its points.
+  const std::size_t per_size = acts.size() * losses.size();
+  std::string xtics = "set xtics (";
+  std::string separators;
+  for (std::size_t s = 0; s < sizes.size(); ++s) {
+    xtics += std::string(s ? ", " : "") + "'N=" + std::to_string(sizes[s][0]) + " d=" + std::to_string(sizes[s][1]) +
+             " K=" + std::to_string(sizes[s][2]) + "' " + fixed(static_cast<double>(s * per_size) + 0.5 * static_cast<double>(per_size - 1), 1);
+    if (s > 0)
+      separators += "set arrow from " + fixed(static_cast<double>(s * per_size) - 0.5, 1) + ", graph 0 to " +
+                    fixed(static_cast<double>(s * per_size) - 0.5, 1) + ", graph 1 nohead lc rgb 'gray60'\n";
+  }
+  xtics += ")\n";
   const std::string figure = check.write_figure(
       "alpha_cl_identities_errors",
       {"config", "activation", "loss", "N", "identity_a", "finite_difference", "identity_b",
        "fast_naive"},
       csv,
-      "set title 'alpha-CL identities: relative error per configuration'\n"
-      "set xlabel 'configuration (size x activation x loss)'\nset ylabel 'relative error'\n"
-      "set logscale y\nset format y '1e%T'\nset key outside right\nset grid\n"
-      "plot 'alpha_cl_identities_errors.csv' using 1:5 with points pt 7 title 'A: grad L vs -2N^2 grad E', "
-      "'' using 1:6 with points pt 5 title 'A-fd: central differences', "
-      "'' using 1:7 with points pt 9 title 'B: grad E vs A(w)w', "
-      "'' using 1:8 with points pt 13 title 'fast vs naive C_alpha', "
-      "1e-10 with lines dt 2 title 'tol A', 1e-12 with lines dt 3 title 'tol B'");
+      "set title 'alpha-CL identities: relative error per configuration (dashed: tolerances)'\n"
+      "set xlabel 'configuration (activation x loss within each size; see the CSV)'\n"
+      "set ylabel 'relative error (log scale)'\n"
+      "set logscale y\nset format y '1e%T'\nset yrange [1e-17:1e-4]\n"
+      "set xrange [-1:" + std::to_string(configs.size()) + "]\n" + xtics + separators +
+      "set key below maxrows 4 width -2\nset grid y\n"
+      "plot 'alpha_cl_identities_errors.csv' using 1:5 with points pt 7 lc 1 title 'A: grad L vs -2N^2 grad E', "
+      "'' using 1:6 with points pt 5 lc 2 title 'A-fd: central differences', "
+      "'' using 1:7 with points pt 9 lc 3 title 'B: grad E vs A(w)w', "
+      "'' using 1:8 with points pt 13 lc 4 title 'B-fast: fast vs naive C_alpha', "
+      "1e-10 with lines dt 2 lw 1.5 lc 1 title 'tol A (1e-10)', "
+      "1e-6 with lines dt 2 lw 1.5 lc 2 title 'tol A-fd (1e-6)', "
+      "1e-12 with lines dt 2 lw 1.5 lc 3 title 'tol B, B-fast (1e-12)'");
   if (!figure.empty()) check.report(figure);
 
   const std::string n_configs = std::to_string(configs.size()) + " configurations";

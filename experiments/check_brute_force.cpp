@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   app.add_option("--widths", widths, "Numbers of nodes K")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--seeds", seeds, "Independent runs per (activation, K)")->check(CLI::Range(2, 100000))->capture_default_str();
   app.add_option("--n", n, "Fresh-batch size N")->check(CLI::Range(2, 1 << 20))->capture_default_str();
-  app.add_option("--lr", lr, "Learning rate (plain SGD ascent on E, renormalised)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--lr", lr, "Learning rate (plain SGD ascent on E, renormalised)")->check(positive_number())->capture_default_str();
   app.add_option("--steps", steps, "SGD steps per run")->check(CLI::Range(1, 100000000))->capture_default_str();
   app.add_option("--cos-threshold", cos_threshold,
                  "A node recovers pattern l when cos(w_k, u_l) >= this (|cos| for linear)")
@@ -292,14 +292,15 @@ int main(int argc, char** argv) {
         "brute_force_recovery", {"K", "ReLU", "ReLU_ci", "linear", "linear_ci", "basin_reference", "linear_directions"}, csv,
         "set title 'Mixture model (L = " + std::to_string(latent.L) + "): distinct patterns recovered by K nodes, mean and " +
             ci_name + " over " + std::to_string(seeds) + " seeds'\n"
-            "set xlabel 'K (nodes)'\nset ylabel 'patterns recovered (cos >= " + fixed(cos_threshold, 2) + ")'\n"
+            "set xlabel 'K (nodes, log scale)'\nset ylabel 'patterns recovered (cos >= " + fixed(cos_threshold, 2) + ")'\n"
             "set logscale x 2\nset xrange [0.8:" + std::to_string(2 * widths.back()) + "]\n"
-            "set yrange [-0.2:" + std::to_string(latent.L + 1) + "]\nset key top left\nset grid\n"
+            // Headroom above the line at L for the five-entry key (it sat on that line before).
+            "set yrange [-0.2:" + fixed(static_cast<double>(latent.L) * 1.5, 1) + "]\nset key top left box opaque\nset grid\n"
             "plot 'brute_force_recovery.csv' using 1:2:3 with yerrorlines lw 2 pt 7 title 'ReLU', "
             "'' using 1:4:5 with yerrorlines lw 2 pt 5 title 'linear', "
             "'' using 1:6 with lines dt 2 lw 1 title 'ReLU basin reference', "
             "'' using 1:7 with linespoints dt 4 pt 4 title 'linear: distinct directions (mean)', " +
-            std::to_string(latent.L) + " with lines lc rgb 'gray40' dt 2 lw 1.5 title 'L'");
+            std::to_string(latent.L) + " with lines lc rgb 'gray40' dt 2 lw 1.5 title 'L = " + std::to_string(latent.L) + "'");
     if (!note.empty()) check.report(note);
   }
 

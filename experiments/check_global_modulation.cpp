@@ -65,12 +65,13 @@ int main(int argc, char** argv) {
   app.add_option("--p1", p1, "P(z = 1)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--q0", q0, "P(u_k present | z = 0)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--q1", q1, "P(u_k present | z = 1)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  app.add_option("--sigma", sigma, "Augmentation noise sigma")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--activation", activation, "linear | relu | leaky:gamma")->capture_default_str();
+  app.add_option("--sigma", sigma, "Augmentation noise sigma")->check(positive_number())->capture_default_str();
+  app.add_option("--activation", activation, "Activation of the hidden nodes: linear | relu | leaky:GAMMA")
+      ->check(activation_name())->capture_default_str();
   app.add_option("--seeds", seeds, "Training runs")->check(CLI::Range(1, 1000000))->capture_default_str();
   app.add_option("--n", n, "Fresh-batch size N")->check(CLI::Range(2, 1 << 20))->capture_default_str();
   app.add_option("--steps", steps, "SGD steps per run")->check(CLI::Range(1, 100000000))->capture_default_str();
-  app.add_option("--lr", lr, "Learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--lr", lr, "Learning rate")->check(positive_number())->capture_default_str();
   app.add_option("--record-every", record_every, "Steps between points of the learning-time curve")->check(CLI::Range(1, 100000000))->capture_default_str();
   app.add_option("--cos-threshold", cos_threshold, "A filter has learned a pattern when cos >= this")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--confidence", confidence, "Level of the Clopper-Pearson intervals")->check(CLI::Range(0.5, 0.9999))->capture_default_str();
@@ -262,11 +263,12 @@ int main(int argc, char** argv) {
     const std::string note = check.write_figure(
         "global_modulation_learning_curve", {"step", "mean_cos_u", "mean_cos_v", "fraction_u", "fraction_v"}, csv,
         "set title 'Class model: alignment of the M = 1 filters with u_k (z-dependent) and v_k (z-independent)'\n"
-        "set xlabel 'step'\nset ylabel 'mean cosine / fraction learned'\nset yrange [-0.1:1.05]\nset key bottom right\nset grid\n"
-        "plot 'global_modulation_learning_curve.csv' using 1:2 with lines lw 2 title 'mean cos(w_k, u_k)', "
-        "'' using 1:3 with lines lw 2 title 'mean cos(w_k, v_k)', "
-        "'' using 1:4 with lines dt 2 lw 2 title 'fraction cos(w_k,u_k) >= " + fixed(cos_threshold, 2) + "', "
-        "'' using 1:5 with lines dt 2 lw 2 title 'fraction cos(w_k,v_k) >= " + fixed(cos_threshold, 2) + "'");
+        "set xlabel 'step'\nset ylabel 'mean cosine / fraction of filters learned'\nset yrange [-0.1:1.05]\n"
+        "set key top right box opaque\nset grid\n"
+        "plot 'global_modulation_learning_curve.csv' using 1:2 with lines lw 2 lc 1 title 'mean cos(w_k, u_k)', "
+        "'' using 1:3 with lines lw 2 lc 2 title 'mean cos(w_k, v_k)', "
+        "'' using 1:4 with lines dt 2 lw 2 lc 1 title 'fraction cos(w_k, u_k) >= " + fixed(cos_threshold, 2) + "', "
+        "'' using 1:5 with lines dt 2 lw 2 lc 2 title 'fraction cos(w_k, v_k) >= " + fixed(cos_threshold, 2) + "'");
     if (!note.empty()) check.report(note);
   }
 

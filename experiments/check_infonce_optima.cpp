@@ -75,9 +75,9 @@ int main(int argc, char** argv) {
   auto& app = check.app();
   app.add_option("--starts", starts, "Random starts per loss")->check(CLI::Range(1, 1000000))->capture_default_str();
   app.add_option("--n", n, "Batch size N (one fixed batch per latent mode)")->check(CLI::Range(2, 100000))->capture_default_str();
-  app.add_option("--taus", taus, "InfoNCE temperatures (eps = 1)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--taus", taus, "InfoNCE temperatures (eps = 1)")->check(positive_number())->capture_default_str();
   app.add_option("--small-tau", small_tau, "Largest tau the claim (small tau) is asserted for")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(positive_number())->capture_default_str();
   app.add_option("--cluster-cos", cluster_cos, "End points with cos >= this are one optimum")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--cos-threshold", cos_threshold, "Cosine that counts as recovering a pattern")
@@ -144,12 +144,15 @@ int main(int argc, char** argv) {
       if (o.tau == 0) rows.push_back({o.mode + "-quadratic", "0", std::to_string(o.clusters.size()), std::to_string(o.patterns_covered)});
     const std::string note = check.write_figure(
         "infonce_optima_counts", {"mode", "tau", "distinct_optima", "patterns_covered"}, rows,
-        "set title 'Distinct optima of one ReLU node vs InfoNCE temperature (dashed: quadratic loss)'\n"
-        "set xlabel 'tau'\nset ylabel 'distinct optima'\nset logscale x\nset yrange [0:*]\nset grid\nset key top right\n"
-        "plot 'infonce_optima_counts.csv' using ($2 > 0 && strcol(1) eq 'mixture' ? $2 : 1/0):3 with linespoints pt 7 lw 2 title 'mixture, InfoNCE', "
-        "'' using ($2 > 0 && strcol(1) eq 'summation' ? $2 : 1/0):3 with linespoints pt 5 lw 2 title 'summation, InfoNCE', "
-        + std::to_string(results[0].clusters.size()) + " with lines dt 2 lw 2 title 'mixture, quadratic', " +
-        std::to_string(results[1 + taus.size()].clusters.size()) + " with lines dt 3 lw 2 title 'summation, quadratic'");
+        "set title 'Distinct optima of one ReLU node vs InfoNCE temperature (horizontal lines: quadratic loss)'\n"
+        "set xlabel 'InfoNCE temperature tau (log scale)'\n"
+        "set ylabel 'distinct optima (attractors) among " + std::to_string(starts) + " starts'\n"
+        "set logscale x\nset autoscale xfix\nset yrange [0:*]\nset offsets graph 0.06, graph 0.06, graph 0.1, 0\n"
+        "set grid\nset key top right box opaque\n"
+        "plot 'infonce_optima_counts.csv' using ($2 > 0 && strcol(1) eq 'mixture' ? $2 : 1/0):3 with linespoints pt 7 lw 2 lc 1 title 'mixture, InfoNCE', "
+        "'' using ($2 > 0 && strcol(1) eq 'summation' ? $2 : 1/0):3 with linespoints pt 5 lw 2 lc 2 title 'summation, InfoNCE', "
+        + std::to_string(results[0].clusters.size()) + " with lines dt 2 lw 2 lc 1 title 'mixture, quadratic', " +
+        std::to_string(results[1 + taus.size()].clusters.size()) + " with lines dt 2 lw 2 lc 2 title 'summation, quadratic'");
     if (!note.empty()) check.report(note);
   }
 

@@ -71,17 +71,17 @@ int main(int argc, char** argv) {
   auto& app = check.app();
   app.add_option("--n", n, "Batch size N (fixed batch, full data)")->check(CLI::Range(2, 1 << 20))->capture_default_str();
   app.add_option("--d", d, "Input dimension")->check(CLI::Range(2, 4096))->capture_default_str();
-  app.add_option("--sigma", sigma, "Augmentation noise σ")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--sigma", sigma, "Augmentation noise σ")->check(positive_number())->capture_default_str();
   app.add_option("--spectrum-ratio", ratio, "Base covariance eigenvalues ratio^j, j = 0..d-1")
       ->check(CLI::Range(1e-6, 0.999))->capture_default_str();
-  app.add_option("--lr", lr, "Learning rate η")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--lr", lr, "Learning rate η")->check(positive_number())->capture_default_str();
   app.add_option("--nce-lr", nce_lr,
                  "InfoNCE learning rate; 0 means lr·(N−1): InfoNCE α rows sum to at most 1 where "
                  "uniform α rows sum to N−1, so this keeps the step size comparable")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(non_negative_number())->capture_default_str();
   app.add_option("--max-steps", max_steps, "Step budget per run")->check(CLI::Range(1, 10000000))->capture_default_str();
   app.add_option("--widths", widths, "Numbers of nodes K to train")->check(CLI::Range(1, 100000))->capture_default_str();
-  app.add_option("--taus", taus, "InfoNCE temperatures of the reported case")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--taus", taus, "InfoNCE temperatures of the reported case")->check(positive_number())->capture_default_str();
   if (const int rc = check.parse(argc, argv); rc >= 0) return rc;
   if (check.smoke()) {
     n = std::min<Eigen::Index>(n, 64);

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   check.app().add_option("--cos-threshold", cos_threshold, "Cosine that counts as 'near a pattern'")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   check.app().add_option("--tolerance", fpo.tolerance, "Fixed-point residual tolerance")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(positive_number())->capture_default_str();
   if (const int rc = check.parse(argc, argv); rc >= 0) return rc;
   if (check.smoke()) starts = std::min<Eigen::Index>(starts, 20);
   check.params() = latent.params();
@@ -113,9 +113,13 @@ int main(int argc, char** argv) {
         "relu_local_optima_basins", {"landscape", "point", "best_pattern", "cosine", "basin", "verdict"}, rows,
         "set title 'Mixture model, population fixed points: basin sizes (" + std::to_string(starts) +
             " random starts)'\nset ylabel 'starts converging here'\nset xlabel 'fixed point (label: best pattern, cosine)'\n"
-            "set style fill solid 0.6\nset boxwidth 0.7\nset yrange [0:*]\nset key off\nset grid y\n"
-            "set xtics rotate by -30\n"
-            "plot 'relu_local_optima_basins.csv' using 0:5:xtic(sprintf('%s #%d: u%d, %.3f', strcol(1), $2, $3, $4)) with boxes");
+            "set style fill solid 0.6\nset boxwidth 0.7\nset yrange [0:*]\nset offsets 0, 0, graph 0.12, 0\n"
+            "set xrange [-0.6:" + fixed(static_cast<double>(rows.size()) - 0.4, 1) + "]\n"
+            "set key top left\nset grid y\nset xtics rotate by -30\n"
+            "plot 'relu_local_optima_basins.csv' using 0:5:(strcol(1) eq 'mixture/linear' ? 2 : 1):"
+            "xtic(sprintf('%s #%d: u%d, %.3f', strcol(1), $2, $3, $4)) with boxes lc variable notitle, "
+            "'' using 0:5:5 with labels offset 0,0.8 notitle, "
+            "NaN with boxes lc 1 title 'ReLU', NaN with boxes lc 2 title 'linear'");
     if (!note.empty()) check.report(note);
   }
 

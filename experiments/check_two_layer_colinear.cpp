@@ -70,9 +70,9 @@ int main(int argc, char** argv) {
   app.add_option("--train-seeds", train_seeds, "Training runs per (activation, p)")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--steps", steps, "SGD steps per training run")->check(CLI::Range(1, 100000000))->capture_default_str();
   app.add_option("--L", L, "Patterns of the latent mixture model")->check(CLI::Range(1, 100000))->capture_default_str();
-  app.add_option("--sigma", sigma, "Augmentation noise sigma")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--lr", lr, "Learning rate of the training runs")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--tau", tau, "InfoNCE temperature of the gradient cases")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--sigma", sigma, "Augmentation noise sigma")->check(positive_number())->capture_default_str();
+  app.add_option("--lr", lr, "Learning rate of the training runs")->check(positive_number())->capture_default_str();
+  app.add_option("--tau", tau, "InfoNCE temperature of the gradient cases")->check(positive_number())->capture_default_str();
   if (const int rc = check.parse(argc, argv); rc >= 0) return rc;
   if (check.smoke()) {
     seeds = std::min<Eigen::Index>(seeds, 3);
@@ -240,11 +240,15 @@ int main(int argc, char** argv) {
   {
     const std::string note = check.write_figure(
         "two_layer_colinear_diversity", {"activation", "p", "seed", "field", "mean_abs_cos", "effective_rank"}, csv,
-        "set title 'Trained two-layer networks: filter diversity per receptive field'\n"
-        "set xlabel 'mean pairwise |cos| of the filters'\nset ylabel 'effective rank of W_k'\n"
-        "set key top right\nset grid\nset datafile separator ','\n"
-        "plot 'two_layer_colinear_diversity.csv' using (strcol(1) eq 'linear' ? $5 : 1/0):6 with points pt 7 title 'linear', "
-        "'' using (strcol(1) eq 'relu' ? $5 : 1/0):6 with points pt 5 title 'ReLU'");
+        "set title 'Trained two-layer networks: filter diversity per receptive field (duplicates sit at (1, 1))'\n"
+        "set xlabel 'mean pairwise |cos| of the filters of one RF (1: all duplicates)'\n"
+        "set ylabel 'effective rank of W_k (1: one direction)'\n"
+        "set key top right box opaque\nset grid\nset autoscale fix\n"
+        "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n"
+        "plot 'two_layer_colinear_diversity.csv' using (strcol(1) eq 'relu' && $2 == 1 ? $5 : 1/0):6 with points pt 5 lc 1 title 'ReLU, p = 1', "
+        "'' using (strcol(1) eq 'relu' && $2 != 1 ? $5 : 1/0):6 with points pt 4 lc 2 title 'ReLU, p > 1', "
+        "'' using (strcol(1) eq 'linear' && $2 == 1 ? $5 : 1/0):6 with points pt 7 ps 1.2 lc 3 title 'linear, p = 1', "
+        "'' using (strcol(1) eq 'linear' && $2 != 1 ? $5 : 1/0):6 with points pt 6 ps 2.2 lw 2 lc 4 title 'linear, p > 1'");
     if (!note.empty()) check.report(note);
   }
 

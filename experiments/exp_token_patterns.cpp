@@ -111,6 +111,22 @@ std::string describe_setting(const json& c) {
   return s.str();
 }
 
+/// The setting as a claim id (letters, digits, '_', '.', '-' only), e.g.
+/// relu_beta5_P5_G40_bn-mean1-var0_infonce.
+std::string setting_id(const json& c) {
+  std::string act = c["activation"].get<std::string>();
+  act.erase(std::remove(act.begin(), act.end(), ':'), act.end());
+  std::ostringstream s;
+  s << act << "_beta" << c["beta"].get<double>() << "_P" << c["P"].get<int>() << "_G"
+    << c["G"].get<int>() << "_bn";
+  if (c["bn"].get<bool>())
+    s << "-mean" << c["bn_grad_mean"].get<bool>() << "-var" << c["bn_grad_var"].get<bool>();
+  else
+    s << "off";
+  s << "_" << c["loss"].get<std::string>();
+  return s.str();
+}
+
 json run_one(const cldyn::TokenRunOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   const cldyn::TokenRunResult r = cldyn::run_token_patterns(options);
@@ -163,30 +179,30 @@ int main(int argc, char** argv) try {
   std::string precision = "float";
   bool resume = false;
   app.add_option("--activation", grid.activations, "Activation(s): relu, linear, leaky:γ; a list sweeps")
-      ->delimiter(',')->capture_default_str();
+      ->delimiter(',')->check(cldyn::experiments::activation_name())->capture_default_str();
   app.add_option("--beta", grid.betas, "β, hidden nodes per position M = round(β·P); list sweeps; > 0")
-      ->delimiter(',')->check(CLI::PositiveNumber)->capture_default_str();
+      ->delimiter(',')->check(cldyn::experiments::positive_number())->capture_default_str();
   app.add_option("--P", grid.Ps, "Allowed tokens per position; list sweeps; 1 ≤ P ≤ T")
-      ->delimiter(',')->check(CLI::PositiveNumber)->capture_default_str();
+      ->delimiter(',')->check(cldyn::experiments::positive_number())->capture_default_str();
   app.add_option("--G", grid.Gs, "Number of global patterns; list sweeps; ≥ 1")
-      ->delimiter(',')->check(CLI::PositiveNumber)->capture_default_str();
+      ->delimiter(',')->check(cldyn::experiments::positive_number())->capture_default_str();
   app.add_option("--T", base.data.num_tokens, "Vocabulary size T ≥ 1")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cldyn::experiments::positive_number())->capture_default_str();
   app.add_option("--K", base.data.num_positions, "Positions (receptive fields) K ≥ 1")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cldyn::experiments::positive_number())->capture_default_str();
   app.add_option("--pattern-len", base.data.pattern_len, "Positions a pattern fixes, 1 ≤ · ≤ K")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cldyn::experiments::positive_number())->capture_default_str();
   app.add_option("--aug-degree", base.data.aug_degree,
                  "Wildcards view 2 re-draws, 0 ≤ · ≤ K − pattern_len")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(cldyn::experiments::non_negative_number())->capture_default_str();
   app.add_option("--embedding-dim", base.data.embedding_dim,
                  "0: one-hot tokens; d ≥ 1: random unit-norm embeddings in R^d")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(cldyn::experiments::non_negative_number())->capture_default_str();
   app.add_option("--magnitude-split", base.data.magnitude_split,
                  "Scale of the embeddings of tokens T/2…T−1 (1: no split); > 0")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cldyn::experiments::positive_number())->capture_default_str();
   app.add_option("--p", base.output_dim, "Output dimension p ≥ 1")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cldyn::experiments::positive_number())->capture_default_str();
   app.add_option("--bn", grid.bn, "Batch normalisation on|off; list sweeps")
       ->delimiter(',')->check(CLI::IsMember({"on", "off"}))->capture_default_str();
   app.add_option("--bn-grad-mean", grid.bn_mean, "Back-propagate through the BN mean on|off; list sweeps")
@@ -199,13 +215,13 @@ int main(int argc, char** argv) try {
   app.add_option("--loss", grid.losses, "infonce|quadratic; list sweeps")
       ->delimiter(',')->check(CLI::IsMember({"infonce", "quadratic"}))->capture_default_str();
   app.add_option("--tau", base.loss.temperature, "Temperature τ > 0")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cldyn::experiments::positive_number())->capture_default_str();
   app.add_option("--lr", base.learning_rate, "Learning rate > 0")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cldyn::experiments::positive_number())->capture_default_str();
   app.add_option("--momentum", base.momentum, "SGD momentum in [0, 1)")
       ->check(CLI::Range(0.0, 0.999999))->capture_default_str();
   app.add_option("--wd", base.weight_decay, "Weight decay ≥ 0 (coupled into the gradient)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(cldyn::experiments::non_negative_number())->capture_default_str();
   app.add_option("--batch", base.batch_size, "Batch size ≥ 2")
       ->check(CLI::Range(2, 1 << 20))->capture_default_str();
   app.add_option("--steps", base.steps, "SGD steps ≥ 1")
@@ -213,8 +229,9 @@ int main(int argc, char** argv) try {
   app.add_option("--seeds", grid.seeds, "Number of seeds: runs use seed, seed+1, …; ≥ 1")
       ->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--structure-seed", structure_seed,
-                 "Seed of the data structure (allowed sets, patterns, embeddings); default: each "
-                 "run's seed");
+                 "Seed of the data structure (allowed sets, patterns, embeddings), 0 to 2^64-1; "
+                 "default: each run's seed")
+      ->check(cldyn::experiments::unsigned_integer());
   app.add_option("--precision", precision, "float|double")
       ->check(CLI::IsMember({"float", "double"}))->capture_default_str();
   app.add_option("--log-every", base.log_every, "Loss-curve resolution in steps ≥ 1")
@@ -403,8 +420,8 @@ int main(int argc, char** argv) try {
     const bool relu = c["activation"] == "relu";
     if (relu && c["beta"].get<double>() >= 5.0 && c["loss"] == "infonce") {
       const bool pass = 2 * recovered > static_cast<int>(idx.size());
-      check.add_claim({"relu-recovery " + describe_setting(c),
-                       "ReLU recovers the pattern tokens for most seeds",
+      check.add_claim({"relu-recovery_" + setting_id(c),
+                       "ReLU recovers the pattern tokens for most seeds (" + describe_setting(c) + ")",
                        "> half of runs with loc_all >= 0.95 and loc_other_all <= 0.05",
                        std::to_string(recovered) + "/" + std::to_string(idx.size()) +
                            " (loc_all " + fixed(loc.mean, 3) + ", loc_other " + fixed(other.mean, 3) + ")",
@@ -424,8 +441,8 @@ int main(int argc, char** argv) try {
         // ReLU run on loc_other_all would be too strict for a mean claim; we require the means to
         // differ by 0.1 (a tenth of the metric's range) in the predicted direction.
         const bool pass = loc.mean < rloc.mean - 0.1 && other.mean > rother.mean + 0.1;
-        check.add_claim({"linear-worse beta=" + fixed(c["beta"].get<double>(), 2),
-                         "linear activation recovers markedly less than ReLU",
+        check.add_claim({"linear-worse_" + setting_id(c),
+                         "linear activation recovers markedly less than ReLU (" + describe_setting(c) + ")",
                          "loc_all lower and loc_other_all higher by > 0.1",
                          "loc_all " + fixed(loc.mean, 3) + " vs " + fixed(rloc.mean, 3) +
                              ", loc_other " + fixed(other.mean, 3) + " vs " + fixed(rother.mean, 3),

@@ -154,13 +154,15 @@ int run(int argc, char** argv) {
       ->required();
   app.add_option("--weights", weights_path, "weights W (NPY, d x K; a 1-D array is one node)")
       ->required();
-  app.add_option("--activation", activation_text, "linear | relu | leaky:GAMMA")->required();
+  app.add_option("--activation", activation_text,
+                 "linear | relu | leaky:GAMMA (GAMMA a finite slope, e.g. leaky:0.1)")
+      ->required();
   app.add_option("--loss", loss_text, "quadratic | infonce")
       ->required()
       ->check(CLI::IsMember({"quadratic", "infonce"}));
-  CLI::Option* tau_opt = app.add_option("--tau", tau, "InfoNCE temperature (> 0; required for infonce)");
+  CLI::Option* tau_opt = app.add_option("--tau", tau, "InfoNCE temperature (> 0; no default: required with --loss infonce, refused with quadratic)");
   CLI::Option* eps_opt =
-      app.add_option("--eps", eps, "InfoNCE weight of the positive pair (>= 0, default 1)");
+      app.add_option("--eps", eps, "InfoNCE weight of the positive pair (>= 0, default 1; only with --loss infonce)");
   app.add_option("--top-tol", top_tol,
                  "relative tolerance tol of is_top (> 0, default 1e-8; see the definition above)");
   app.add_option("--json", json_path, "output JSON file, written atomically (default: stdout)");

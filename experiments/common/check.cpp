@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "cldyn/activation.hpp"
 #include "cldyn/version.hpp"
 
 namespace cldyn::experiments {
@@ -22,15 +24,20 @@ Check::Check(std::string name, std::string description, std::string program)
     : name_(std::move(name)),
       app_(std::move(description), program.empty() ? "check_" + name_ : program),
       program_(program.empty() ? "check_" + name_ : std::move(program)) {
-  app_.add_option("--seed", seed_, "Seed of every random stream of the run")
+  app_.add_option("--seed", seed_, "Seed of every random stream of the run (0 to 2^64-1)")
+      ->check(unsigned_integer())
       ->capture_default_str();
-  app_.add_flag("--smoke", smoke_, "Seconds-scale sizes (used by CTest)");
-  app_.add_option("--out", out_dir_, "Directory for <check>.json, CSV series and figures");
+  app_.add_flag("--smoke", smoke_, "Seconds-scale sizes, used by CTest (default: off, full sizes)");
+  app_.add_option("--out", out_dir_,
+                  "Directory for <check>.json, CSV series and figures, created if missing "
+                  "(default: none, nothing is written)");
   app_.add_option("--threads", threads_, "OpenMP threads (0: the runtime's default)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
-  app_.add_flag("--quiet", quiet_, "No progress output on stderr");
-  app_.set_config("--config", "", "Read options from a TOML/INI file (e.g. the \"config\" of a result)");
+  app_.add_flag("--quiet", quiet_, "No progress output on stderr (default: off)");
+  app_.set_config("--config", "",
+                  "Read options from a TOML/INI file, e.g. the \"config\" of a result "
+                  "(default: none; an unknown key is an error)");
   app_.allow_config_extras(CLI::config_extras_mode::error);  // an unknown key is an error
 }
 
@@ -38,7 +45,9 @@ int Check::parse(int argc, char** argv) {
   try {
     app_.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app_.exit(e);
+    // app_.exit prints the help (exit 0) or the error naming the option; every error exits 2,
+    // not CLI11's own codes (105 for a value out of range, 109 for an unknown option, ...).
+    return app_.exit(e) == 0 ? 0 : 2;
   }
   if (threads_ > 0) omp_set_num_threads(threads_);
   start_ = std::chrono::steady_clock::now();
@@ -175,6 +184,51 @@ int Check::finish() {
   std::cout << "wall time " << fixed(wall, 2) << " s\n";
   std::cout << passed << " passed, " << failed << " failed\n";
   return failed == 0 && passed > 0 ? 0 : 1;
+}
+
+CLI::Validator positive_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        double v = 0.0;
+        if (!CLI::detail::lexical_cast(text, v) || !std::isfinite(v)) return "value " + text + " is not a finite number";
+        return v > 0.0 ? std::string() : "value " + text + " must be > 0";
+      },
+      "POSITIVE");
+}
+
+CLI::Validator non_negative_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        double v = 0.0;
+        if (!CLI::detail::lexical_cast(text, v) || !std::isfinite(v)) return "value " + text + " is not a finite number";
+        return v >= 0.0 ? std::string() : "value " + text + " must be >= 0";
+      },
+      "NONNEGATIVE");
+}
+
+CLI::Validator unsigned_integer() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+        std::uint64_t v = 0;
+        if (!digits || !CLI::detail::lexical_cast(text, v))
+          return "value " + text + " is not an integer in [0, 2^64-1]";
+        return std::string();
+      },
+      "0..2^64-1");
+}
+
+CLI::Validator activation_name() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        try {
+          (void)Activation::parse(text);
+        } catch (const std::invalid_argument&) {
+          return "'" + text + "' is not one of linear | relu | leaky:GAMMA (GAMMA a finite number)";
+        }
+        return std::string();
+      },
+      "linear|relu|leaky:GAMMA");
 }
 
 std::string sci(double v, int digits) {

@@ -93,6 +93,17 @@ class Check {
   std::chrono::steady_clock::time_point start_;
 };
 
+/// Option validators with readable messages. CLI11 2.1's PositiveNumber and NonNegativeNumber
+/// report a failure as "not in range 0 to 1797…" (DBL_MAX written out), and "0 not in range 0 to
+/// …" for a value that is excluded; these say "must be > 0" / ">= 0". The help shows the same
+/// names (POSITIVE, NONNEGATIVE) after the option's type.
+CLI::Validator positive_number();
+CLI::Validator non_negative_number();
+/// An unsigned 64-bit integer given in decimal (rejects "-1", which CLI11 would wrap to 2^64 − 1).
+CLI::Validator unsigned_integer();
+/// Text Activation::parse accepts: linear | relu | leaky:GAMMA (GAMMA a finite number).
+CLI::Validator activation_name();
+
 /// Formats a double in scientific notation with `digits` significant digits.
 std::string sci(double v, int digits = 3);
 /// Formats a double in fixed notation.

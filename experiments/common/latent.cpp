@@ -1,15 +1,17 @@
 #include "common/latent.hpp"
 
+#include "common/check.hpp"
+
 namespace cldyn::experiments {
 
 void LatentFlags::add_to(CLI::App& app) {
   app.add_option("--d", d, "Input dimension d")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--L", L, "Number of patterns L (<= d)")->check(CLI::Range(1, 100000))->capture_default_str();
-  app.add_option("--sigma", sigma, "Augmentation noise sigma")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--p", weights, "Pattern weights p_l (normalised to sum 1), L values")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--pattern-seed", pattern_seed, "Seed of the random orthonormal patterns (0: --seed)")
-      ->capture_default_str();
+  app.add_option("--sigma", sigma, "Augmentation noise sigma")->check(positive_number())->capture_default_str();
+  app.add_option("--p", weights, "Pattern weights p_l, exactly L values, normalised to sum 1 (sum > 0)")
+      ->check(non_negative_number())->capture_default_str();
+  app.add_option("--pattern-seed", pattern_seed, "Seed of the random orthonormal patterns (0: use --seed)")
+      ->check(unsigned_integer())->capture_default_str();
 }
 
 data::LatentModelOptions LatentFlags::options(data::LatentMode mode) const {

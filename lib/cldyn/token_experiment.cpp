@@ -96,14 +96,15 @@ bool all_finite(const TokenParameters<S>& p) {
   return p.W.allFinite() && p.b.allFinite() && p.V.allFinite();
 }
 
-/// θ ← θ − lr·buf with buf ← g + wd·θ (first step) or μ·buf + g + wd·θ.
+/// θ_new = θ − lr·buf with buf ← g + wd·θ (first step) or μ·buf + g + wd·θ; θ is left as it was
+/// (the last finite state, should θ_new not be finite).
 template <class Mat>
-void sgd_update(Mat& theta, const Mat& grad, Mat& buf, bool first, double lr, double mu,
-                double wd) {
+void sgd_update(const Mat& theta, Mat& theta_new, const Mat& grad, Mat& buf, bool first,
+                double lr, double mu, double wd) {
   using S = typename Mat::Scalar;
   if (first) buf = grad + static_cast<S>(wd) * theta;
   else buf = static_cast<S>(mu) * buf + grad + static_cast<S>(wd) * theta;
-  theta -= static_cast<S>(lr) * buf;
+  theta_new = theta - static_cast<S>(lr) * buf;
 }
 
 template <class S>
@@ -125,18 +126,16 @@ TokenRunResult run(const TokenRunOptions& options, const std::function<bool(int)
       result.status = Status::non_finite;
       break;
     }
-    last = net.parameters();
+    // `last` takes the current parameters (a swap, no copy); the update writes the new ones.
     auto& p = net.parameters();
+    std::swap(last, p);
     const bool first = step == 0;
-    sgd_update(p.W, grad.W, buf.W, first, options.learning_rate, options.momentum,
-               options.weight_decay);
-    if (options.bias)
-      sgd_update(p.b, grad.b, buf.b, first, options.learning_rate, options.momentum,
-                 options.weight_decay);
-    sgd_update(p.V, grad.V, buf.V, first, options.learning_rate, options.momentum,
-               options.weight_decay);
+    const double lr = options.learning_rate, mu = options.momentum, wd = options.weight_decay;
+    sgd_update(last.W, p.W, grad.W, buf.W, first, lr, mu, wd);
+    if (options.bias) sgd_update(last.b, p.b, grad.b, buf.b, first, lr, mu, wd);
+    sgd_update(last.V, p.V, grad.V, buf.V, first, lr, mu, wd);
     if (!all_finite(p)) {
-      p = last;
+      std::swap(p, last);
       result.status = Status::non_finite;
       break;
     }

@@ -165,8 +165,12 @@ S TokenNetwork<S>::loss(const data::TokenBatch& batch, const TokenLossOptions& l
     }
   }
   if (options_.bias) u_.colwise() += params_.b;
-  h_ = u_;
-  apply_activation(act, h_);
+  if (act.kind() == Activation::Kind::relu) {
+    h_ = u_.cwiseMax(S(0));
+  } else {
+    h_ = u_;
+    apply_activation(act, h_);
+  }
 
   // ---- batch normalisation, statistics per view --------------------------------------------------
   const Mat* hn = &h_;

@@ -82,10 +82,12 @@ constexpr double kLogMinNormal = -708.0;
 /// whose low mantissa bits then hold n); e^r by its degree-13 Taylor polynomial (truncation
 /// ≤ (ln2/2)^14/14! ≈ 4e-18 relative) in Horner form; the scale 2^n is added to the exponent
 /// bits. About 1–2 ulp, like std::exp; no FMA and no division, so the same bits on every
-/// x86-64 (baseline SSE2 build), and about 2–3× faster than Eigen's generic SSE2 pexp (which
-/// emulates floor and ldexp). e^0 = 1 exactly.
+/// x86-64 of one instruction set, and about 2–3× faster than Eigen's generic pexp (which
+/// emulates floor and ldexp). e^0 = 1 exactly. Packets of 2 (SSE2) or 4 (AVX2) doubles; other
+/// targets (AVX without AVX2, AVX-512, non-x86) use Eigen's pexp.
 inline Packet exp_nonpositive(const Packet& x) {
-#if defined(EIGEN_VECTORIZE_SSE2) && !defined(EIGEN_VECTORIZE_AVX)
+#if (defined(EIGEN_VECTORIZE_SSE2) && !defined(EIGEN_VECTORIZE_AVX)) || \
+    (defined(EIGEN_VECTORIZE_AVX2) && !defined(EIGEN_VECTORIZE_AVX512))
   const Packet shifter = ei::pset1<Packet>(6755399441055744.0);  // 1.5·2^52
   const Packet t = ei::padd(ei::pmul(x, ei::pset1<Packet>(1.4426950408889634074)), shifter);
   const Packet n = ei::psub(t, shifter);
@@ -108,8 +110,13 @@ inline Packet exp_nonpositive(const Packet& x) {
       1.0 / 6227020800.0};
   Packet p = ei::pset1<Packet>(kInvFactorial[13]);
   for (int k = 12; k >= 0; --k) p = ei::padd(ei::pmul(p, r), ei::pset1<Packet>(kInvFactorial[k]));
+#if defined(EIGEN_VECTORIZE_AVX2)
+  const __m256i scale = _mm256_slli_epi64(_mm256_castpd_si256(t), 52);  // n·2^52 (mod 2^64)
+  return _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(p), scale));
+#else
   const __m128i scale = _mm_slli_epi64(_mm_castpd_si128(t), 52);  // n·2^52 (mod 2^64)
   return _mm_castsi128_pd(_mm_add_epi64(_mm_castpd_si128(p), scale));
+#endif
 #else
   return ei::pexp(x);  // other targets: Eigen's vectorised exp
 #endif

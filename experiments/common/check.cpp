@@ -36,7 +36,29 @@ int Check::parse(int argc, char** argv) {
   try {
     app_.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app_.exit(e);
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app_.exit(e);  // --help
+    // A usage error: one line naming the check and, for errors from a --config file, the file;
+    // exit status 2 whatever CLI11's own code for the error class.
+    std::string what = e.what();
+    // CLI11 2.1 words an unknown config key "INI was not able to parse KEY" (also for TOML),
+    // and a whole unknown [section] as "SECTION.++" (its section marker): say what it is.
+    const std::string extras = "INI was not able to parse ";
+    if (dynamic_cast<const CLI::ConfigError*>(&e) != nullptr && what.rfind(extras, 0) == 0) {
+      std::string key = what.substr(extras.size());
+      if (key.size() > 3 && key.compare(key.size() - 3, 3, ".++") == 0)
+        what = "unknown section [" + key.substr(0, key.size() - 3) + "] in the config file";
+      else
+        what = "unknown key '" + key + "' in the config file";
+    }
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    std::replace(what.begin(), what.end(), '\r', ' ');
+    std::string config_file;
+    if (const CLI::Option* config = app_.get_config_ptr(); config != nullptr && config->count() > 0)
+      config_file = config->results().back();
+    std::cerr << app_.get_name() << ": error: " << what;
+    if (!config_file.empty()) std::cerr << " (config file '" << config_file << "')";
+    std::cerr << " (see --help)\n";
+    return 2;
   }
   if (threads_ > 0) omp_set_num_threads(threads_);
   start_ = std::chrono::steady_clock::now();

@@ -34,8 +34,10 @@ class Check {
   /// Check-specific options are added here before parse().
   CLI::App& app() { return app_; }
 
-  /// Parses argv. Returns -1 to continue; otherwise the exit code to return at once
-  /// (0 after --help, 2 after a usage error, with the message printed).
+  /// Parses argv. Returns -1 to continue; otherwise the exit code to return at once: 0 after
+  /// --help; 2 after a usage error (unknown option, bad value, and in a --config file an unknown
+  /// key, a key given twice or a value that does not convert), with one line
+  /// "check_<name>: error: <what> [(config file '<path>')] (see --help)" on stderr.
   int parse(int argc, char** argv);
 
   std::uint64_t seed() const { return seed_; }

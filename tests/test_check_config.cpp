@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <exception>
 #include <filesystem>
 #include <fstream>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -28,9 +31,9 @@ class CheckConfig : public testing::Test {
 #ifndef CLDYN_HAVE_CHECK
     GTEST_SKIP() << "the check executables are not built (CLDYN_BUILD_EXPERIMENTS=OFF)";
 #endif
-    dir_ = fs::temp_directory_path() /
-           ("cldyn_test_config_" + std::to_string(::getpid()) + "_" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        fs::temp_directory_path() / ("cldyn_test_config_" + std::to_string(::getpid()) + "_" +
+                                     testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -73,7 +76,8 @@ class CheckConfig : public testing::Test {
 #endif
   }
   /// A usage error: exit status 2 and exactly one stderr line naming the file and `needle`.
-  static void expect_usage_error(const Parsed& p, const std::string& file, const std::string& needle) {
+  static void expect_usage_error(const Parsed& p, const std::string& file,
+                                 const std::string& needle) {
     EXPECT_EQ(p.code, 2) << p.err;
     EXPECT_THAT(p.err, testing::StartsWith("check_config_probe: error: "));
     EXPECT_THAT(p.err, AllOf(HasSubstr(needle), HasSubstr("'" + file + "'")));
@@ -104,11 +108,13 @@ TEST_F(CheckConfig, ValidConfigIsReadAndTheCommandLineOverridesIt) {
 
 TEST_F(CheckConfig, UnknownKeyIsAnErrorNamingKeyAndFile) {
   const std::string f = write("unknown.toml", "seed = 7\nfrobnicate = 3\n");
-  expect_usage_error(parse({"--config", f}), f, "unknown key 'frobnicate' in the config file");
+  expect_usage_error(parse({"--config", f}), f,
+                     "unknown key 'frobnicate' (config file '" + f + "')");
   const std::string g = write("section.toml", "[other]\nn = 3\n");
-  expect_usage_error(parse({"--config", g}), g, "unknown section [other] in the config file");
+  expect_usage_error(parse({"--config", g}), g,
+                     "unknown section [other] (config file '" + g + "')");
   const std::string h = write("dotted.toml", "seed = 2\nother.n = 3\n");
-  expect_usage_error(parse({"--config", h}), h, "unknown key 'other.n' in the config file");
+  expect_usage_error(parse({"--config", h}), h, "unknown key 'other.n' (config file '" + h + "')");
 }
 
 TEST_F(CheckConfig, KeyGivenTwiceIsAnError) {
@@ -136,8 +142,60 @@ TEST_F(CheckConfig, MissingConfigFileIsAnErrorNamingIt) {
 TEST_F(CheckConfig, UnknownCommandLineOptionIsStillOneLineExitTwo) {
   const Parsed p = parse({"--frobnicate"});
   EXPECT_EQ(p.code, 2);
-  EXPECT_THAT(p.err, AllOf(testing::StartsWith("check_config_probe: error: "), HasSubstr("--frobnicate")));
+  EXPECT_THAT(p.err,
+              AllOf(testing::StartsWith("check_config_probe: error: "), HasSubstr("--frobnicate")));
   EXPECT_EQ(p.err.find('\n'), p.err.size() - 1) << p.err;
+}
+
+TEST_F(CheckConfig, RunsThatCannotFitAreRefusedWithTheEstimate) {
+#ifdef CLDYN_HAVE_CHECK
+  experiments::Check check("config_probe", "test");
+  testing::internal::CaptureStderr();
+  const int refused = check.require_memory(1e30, "a batch of N = 1e15");
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(refused, 2);
+  EXPECT_THAT(err, testing::MatchesRegex("check_config_probe: error: a batch of N = 1e15 needs an "
+                                         "estimated 1e\\+21 GB of memory but this machine has "
+                                         "[0-9.e+]+ GB \\(see --help\\)\n"));
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(check.require_memory(1e6, "a small run"), -1);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  // InfoNCE at N = 2^20 holds ~6 N x N doubles: 5.3e13 bytes.
+  EXPECT_DOUBLE_EQ(experiments::infonce_batch_bytes(1 << 20), 48.0 * 1048576.0 * 1048576.0);
+#endif
+}
+
+TEST_F(CheckConfig, ExceptionEscapingACheckIsOneLineAndExitOneNotAnAbort) {
+#ifdef CLDYN_HAVE_CHECK
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        experiments::Check check("config_probe", "test");
+        try {
+          throw std::runtime_error("boom\nsecond line");
+        } catch (...) {
+          std::terminate();  // what an exception escaping main or an OpenMP region does
+        }
+      },
+      testing::ExitedWithCode(1), "^check_config_probe: error: boom second line\n$");
+  EXPECT_EXIT(
+      {
+        experiments::Check check("config_probe", "test");
+        try {
+          throw std::bad_alloc();
+        } catch (...) {
+          std::terminate();
+        }
+      },
+      testing::ExitedWithCode(1), "^check_config_probe: error: out of memory\n$");
+  // The handler is the Check's only while it lives.
+  const std::terminate_handler before = std::get_terminate();
+  {
+    experiments::Check scoped("config_probe", "test");
+    EXPECT_NE(std::get_terminate(), before);
+  }
+  EXPECT_EQ(std::get_terminate(), before);
+#endif
 }
 
 }  // namespace

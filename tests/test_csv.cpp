@@ -24,9 +24,9 @@ using testing::HasSubstr;
 class Csv : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cldyn_test_csv_" + std::to_string(::getpid()) + "_" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        fs::temp_directory_path() / ("cldyn_test_csv_" + std::to_string(::getpid()) + "_" +
+                                     testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -81,13 +81,16 @@ TEST_F(Csv, WithoutHeaderAndWithoutFinalNewline) {
   // A pandas-style header with an empty first cell is a header.
   EXPECT_EQ(tools::parse_csv(",a\n1,2\n", "p.csv").rows(), 1);
   // A UTF-8 byte-order mark (spreadsheet export) is skipped.
-  EXPECT_EQ(tools::parse_csv("\xEF\xBB\xBF" "1,2\n", "bom.csv"), Eigen::MatrixXd(Eigen::RowVector2d(1, 2)));
+  EXPECT_EQ(tools::parse_csv("\xEF\xBB\xBF"
+                             "1,2\n",
+                             "bom.csv"),
+            Eigen::MatrixXd(Eigen::RowVector2d(1, 2)));
 }
 
 TEST_F(Csv, DoublesRoundTripExactlyAtSeventeenDigits) {
   // %.17g is exact for doubles; from_chars must read it back bit for bit (subnormals included).
-  const std::vector<double> values = {0.1, 1.0 / 3.0, -2.718281828459045, 1e-300, 4.9e-324,
-                                      1.7976931348623157e308, 123456789.0};
+  const std::vector<double> values = {
+      0.1, 1.0 / 3.0, -2.718281828459045, 1e-300, 4.9e-324, 1.7976931348623157e308, 123456789.0};
   std::string text;
   for (double v : values) {
     char buf[64];
@@ -96,7 +99,8 @@ TEST_F(Csv, DoublesRoundTripExactlyAtSeventeenDigits) {
   }
   const Eigen::MatrixXd m = tools::parse_csv(text, "exact.csv");
   ASSERT_EQ(m.rows(), static_cast<Eigen::Index>(values.size()));
-  for (std::size_t i = 0; i < values.size(); ++i) EXPECT_EQ(m(static_cast<Eigen::Index>(i), 0), values[i]);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    EXPECT_EQ(m(static_cast<Eigen::Index>(i), 0), values[i]);
 }
 
 TEST_F(Csv, EveryBadFileIsOneLineNamingFileProblemRowAndColumn) {
@@ -107,9 +111,12 @@ TEST_F(Csv, EveryBadFileIsOneLineNamingFileProblemRowAndColumn) {
       {"empty.csv", "", "file is empty"},
       {"blank.csv", "\n  \n\r\n", "no data (only blank lines)"},
       {"header_only.csv", "a,b,c\n", "no data rows (only a header)"},
-      {"ragged_short.csv", "1,2,3\n4,5\n", "ragged rows: this row has 2 cells but row 1 has 3 (row 2, column 3)"},
-      {"ragged_long.csv", "a,b\n1,2\n3,4,5\n", "ragged rows: this row has 3 cells but row 1 has 2 (row 3, column 3)"},
-      {"ragged_header.csv", "a,b,c\n1,2\n", "this row has 2 cells but row 1 has 3 (row 2, column 3)"},
+      {"ragged_short.csv", "1,2,3\n4,5\n",
+       "ragged rows: this row has 2 cells but row 1 has 3 (row 2, column 3)"},
+      {"ragged_long.csv", "a,b\n1,2\n3,4,5\n",
+       "ragged rows: this row has 3 cells but row 1 has 2 (row 3, column 3)"},
+      {"ragged_header.csv", "a,b,c\n1,2\n",
+       "this row has 2 cells but row 1 has 3 (row 2, column 3)"},
       {"text.csv", "1,2\n3,abc\n", "not a number: 'abc' (row 2, column 2)"},
       {"text_after_header.csv", "a,b\n1,2\n3,4x\n", "not a number: '4x' (row 3, column 2)"},
       {"two_numbers.csv", "1,2\n3 4,5\n", "not a number: '3 4' (row 2, column 1)"},
@@ -119,7 +126,8 @@ TEST_F(Csv, EveryBadFileIsOneLineNamingFileProblemRowAndColumn) {
       {"nan_first_row.csv", "NaN,1\n2,3\n", "non-finite value 'NaN' (row 1, column 1)"},
       {"overflow.csv", "1,2\n1e400,3\n", "'1e400' is out of the range of double (row 2, column 1)"},
       {"blank_middle.csv", "1,2\n\n3,4\n", "blank line between rows (row 2, column 1)"},
-      {"binary.csv", std::string("\x93NUMPY\x01\x00", 8) + "1,2\n1,\x01\n", "not a number: '\\x01' (row 2, column 2)"},
+      {"binary.csv", std::string("\x93NUMPY\x01\x00", 8) + "1,2\n1,\x01\n",
+       "not a number: '\\x01' (row 2, column 2)"},
   };
   for (const BadCase& c : cases) {
     const std::string p = write(c.name, c.bytes);
@@ -130,7 +138,8 @@ TEST_F(Csv, EveryBadFileIsOneLineNamingFileProblemRowAndColumn) {
   }
   const std::string missing = path("missing.csv");
   EXPECT_EQ(load_error(missing), "CSV file '" + missing + "': cannot open: no such file");
-  EXPECT_EQ(load_error(dir_.string()), "CSV file '" + dir_.string() + "': cannot open: is a directory");
+  EXPECT_EQ(load_error(dir_.string()),
+            "CSV file '" + dir_.string() + "': cannot open: is a directory");
 }
 
 TEST_F(Csv, SemicolonFileIsNotSilentlyAccepted) {

@@ -22,7 +22,8 @@ using testing::HasSubstr;
 std::pair<Eigen::MatrixXd, Eigen::MatrixXd> spread_outputs(Eigen::Index n, double shift) {
   Eigen::MatrixXd f(n, 2), fp(n, 2);
   for (Eigen::Index i = 0; i < n; ++i) {
-    const double t = i == 0 ? 0.0 : 1e-3 * std::pow(1e7, static_cast<double>(i) / static_cast<double>(n - 1));
+    const double t =
+        i == 0 ? 0.0 : 1e-3 * std::pow(1e7, static_cast<double>(i) / static_cast<double>(n - 1));
     f(i, 0) = t;
     f(i, 1) = -0.5 * t;
     fp(i, 0) = t + shift;
@@ -44,7 +45,8 @@ TEST(Extremes, InfoNceAlphaAtTinyTauAndHugeDistancesIsFiniteAndRowsSumToOne) {
         EXPECT_TRUE((sm.p.diagonal().array() == 0.0).all());
         // Each softmax row sums to 1 up to N roundings of terms ≤ 1.
         const Eigen::VectorXd sums = sm.p.rowwise().sum() + sm.p_pos;
-        EXPECT_LE((sums.array() - 1.0).abs().maxCoeff(), 8 * 4 * std::numeric_limits<double>::epsilon())
+        EXPECT_LE((sums.array() - 1.0).abs().maxCoeff(),
+                  8 * 4 * std::numeric_limits<double>::epsilon())
             << "tau=" << tau << " eps=" << eps << " shift=" << shift;
         if (eps == 0.0) {
           EXPECT_TRUE((sm.p_pos.array() == 0.0).all());
@@ -61,7 +63,8 @@ TEST(Extremes, InfoNceAlphaAtTinyTauAndHugeDistancesIsFiniteAndRowsSumToOne) {
         EXPECT_TRUE(gfp.allFinite());
         // Identity A on the outputs at the extremes: ∂L/∂F = −2N²·∂E/∂F with α frozen.
         const auto [ef, efp] = energy_output_gradient(ev.alpha, f, fp);
-        EXPECT_LE(test::relative_error(gf, -2.0 * 64.0 * ef), 1e-10) << tau << " " << eps << " " << shift;
+        EXPECT_LE(test::relative_error(gf, -2.0 * 64.0 * ef), 1e-10)
+            << tau << " " << eps << " " << shift;
         EXPECT_LE(test::relative_error(gfp, -2.0 * 64.0 * efp), 1e-10);
       }
     }
@@ -87,7 +90,8 @@ TEST(Extremes, InfoNceAtTinyTauIsOneHotOnTheNearestCandidate) {
       Eigen::Index best = 0;
       const double nearest = cand.minCoeff(&best);
       cand(best) = std::numeric_limits<double>::infinity();
-      ASSERT_GT((cand.minCoeff() - nearest) / tau, 40.0) << "row " << i << ": test data not separated";
+      ASSERT_GT((cand.minCoeff() - nearest) / tau, 40.0)
+          << "row " << i << ": test data not separated";
       const double p_best = best == 6 ? sm.p_pos(i) : sm.p(i, best);
       EXPECT_GE(p_best, 1.0 - 1e-15) << "row " << i << " shift " << shift;
       EXPECT_LE(sm.p.row(i).sum() + sm.p_pos(i) - p_best, 1e-15) << "row " << i;
@@ -110,7 +114,8 @@ TEST(Extremes, NearDuplicateSamplesGiveFiniteCertifiedCovariance) {
     ASSERT_TRUE(std::isfinite(ev.value)) << loss.name();
     ASSERT_TRUE(ev.alpha.matrix().allFinite());
     const Eigen::MatrixXd c = contrastive_covariance(ev.alpha, b.x, b.x_prime);
-    const Eigen::MatrixXd naive = reference::naive_contrastive_covariance(ev.alpha, b.x, b.x_prime, b.x, b.x_prime);
+    const Eigen::MatrixXd naive =
+        reference::naive_contrastive_covariance(ev.alpha, b.x, b.x_prime, b.x, b.x_prime);
     ASSERT_TRUE(c.allFinite());
     // Both sum O(N²) terms of size ‖x‖²; the difference is rounding, bounded by N²·ε·‖x‖².
     EXPECT_LE((c - naive).norm(), 64 * 1e-15 * (1.0 + b.x.squaredNorm() + b.x_prime.squaredNorm()))
@@ -123,7 +128,8 @@ TEST(Extremes, NearDuplicateSamplesGiveFiniteCertifiedCovariance) {
   // Exact duplicates with InfoNCE: every distance is 0, α_ij = 1/(ε + N − 1).
   TwoViewBatch dup{Eigen::MatrixXd::Ones(5, 2), Eigen::MatrixXd::Ones(5, 2)};
   const LossEvaluation ev = Loss::infonce(1e-4, 1.0).evaluate(dup.x, dup.x_prime);
-  const Eigen::MatrixXd expected = (Eigen::MatrixXd::Ones(5, 5) - Eigen::MatrixXd::Identity(5, 5)) / 5.0;
+  const Eigen::MatrixXd expected =
+      (Eigen::MatrixXd::Ones(5, 5) - Eigen::MatrixXd::Identity(5, 5)) / 5.0;
   EXPECT_LE((ev.alpha.matrix() - expected).cwiseAbs().maxCoeff(), 1e-16);
   EXPECT_TRUE(std::isfinite(ev.value));
 }
@@ -135,13 +141,15 @@ struct Dense {
   Eigen::Index rows() const { return m->rows(); }
   Eigen::Index cols() const { return m->cols(); }
   void perform_op(const double* x, double* y) const {
-    Eigen::Map<Eigen::VectorXd>(y, m->rows()) = *m * Eigen::Map<const Eigen::VectorXd>(x, m->cols());
+    Eigen::Map<Eigen::VectorXd>(y, m->rows()) =
+        *m * Eigen::Map<const Eigen::VectorXd>(x, m->cols());
   }
 };
 
 TEST(Extremes, TiedEigenvaluesGiveZeroEigengapNotNaN) {
   // A spectrum with the top eigenvalue tripled and the rest tied too.
-  const Eigen::MatrixXd a = test::prescribed_spectrum(Eigen::VectorXd::Map(std::vector<double>{3, 3, 3, 1, 1}.data(), 5), 402);
+  const Eigen::MatrixXd a = test::prescribed_spectrum(
+      Eigen::VectorXd::Map(std::vector<double>{3, 3, 3, 1, 1}.data(), 5), 402);
   const analysis::EigenResult dense = analysis::top_eigenpairs(a, 5);
   ASSERT_EQ(dense.status, Status::success);
   EXPECT_LE(dense.residual, 1e-14);
@@ -156,10 +164,11 @@ TEST(Extremes, TiedEigenvaluesGiveZeroEigengapNotNaN) {
 
   // Matrix-free Lanczos on the tied spectrum: either certified eigenvalues that equal the dense
   // ones (the tie found in full), or a non-success status; never a success with a wrong value.
-  const Eigen::MatrixXd big = test::prescribed_spectrum(
-      (Eigen::VectorXd(30) << Eigen::VectorXd::Constant(3, 5.0), Eigen::VectorXd::LinSpaced(27, 1.0, 2.0))
-          .finished(),
-      403);
+  const Eigen::MatrixXd big =
+      test::prescribed_spectrum((Eigen::VectorXd(30) << Eigen::VectorXd::Constant(3, 5.0),
+                                 Eigen::VectorXd::LinSpaced(27, 1.0, 2.0))
+                                    .finished(),
+                                403);
   const analysis::EigenResult mf = analysis::top_eigenpairs_matrix_free(Dense{&big}, 3);
   if (mf.status == Status::success) {
     EXPECT_LE(mf.residual, 1e-10);
@@ -173,7 +182,8 @@ TEST(Extremes, TiedEigenvaluesGiveZeroEigengapNotNaN) {
   Eigen::MatrixXd x(4, 2), xp(4, 2);
   x << 1, 0, -1, 0, 0, 1, 0, -1;
   xp = 0.9 * x;
-  const analysis::SampleLandscape land(TwoViewBatch{x, xp}, Activation::linear(), Loss::quadratic());
+  const analysis::SampleLandscape land(TwoViewBatch{x, xp}, Activation::linear(),
+                                       Loss::quadratic());
   const analysis::StabilityResult st = analysis::analyze_stability(land, Eigen::Vector2d(1, 0));
   EXPECT_EQ(st.status, Status::success);
   EXPECT_EQ(st.eigengap, 0.0);
@@ -279,9 +289,9 @@ TEST(Extremes, DivergingLearningRateStopsNonFiniteAndKeepsLastFiniteWeights) {
       return true;
     };
     Rng batch_rng(407);
-    const TrainResult r =
-        c.fresh ? train(net, c.loss, [&](Rng&) { return b; }, batch_rng, opt, {watch})
-                : train(net, c.loss, b, opt, {watch});
+    const TrainResult r = c.fresh
+                              ? train(net, c.loss, [&](Rng&) { return b; }, batch_rng, opt, {watch})
+                              : train(net, c.loss, b, opt, {watch});
     EXPECT_EQ(r.status, Status::non_finite) << c.name << ": " << r.message;
     EXPECT_GT(r.steps, 5) << c.name;
     EXPECT_LT(r.steps, opt.max_steps) << c.name;
@@ -290,7 +300,8 @@ TEST(Extremes, DivergingLearningRateStopsNonFiniteAndKeepsLastFiniteWeights) {
     EXPECT_TRUE(std::isfinite(r.final_loss)) << c.name;
     EXPECT_TRUE(std::isfinite(r.final_residual)) << c.name;
     for (const TrajectoryPoint& p : r.trajectory) {
-      EXPECT_TRUE(std::isfinite(p.energy) && std::isfinite(p.loss) && std::isfinite(p.residual)) << c.name;
+      EXPECT_TRUE(std::isfinite(p.energy) && std::isfinite(p.loss) && std::isfinite(p.residual))
+          << c.name;
     }
     // The weights kept are the last ones a callback saw (the last state with finite outputs).
     EXPECT_EQ(last_step, r.steps) << c.name;

@@ -122,7 +122,8 @@ Eigen::MatrixXd parse(std::string_view text) {
     std::vector<double> parsed(cells.size());
     std::vector<Cell> kinds(cells.size());
     for (std::size_t c = 0; c < cells.size(); ++c) kinds[c] = parse_cell(cells[c], parsed[c]);
-    if (li == 0 && std::any_of(kinds.begin(), kinds.end(), [](Cell k) { return k == Cell::text; })) {
+    if (li == 0 &&
+        std::any_of(kinds.begin(), kinds.end(), [](Cell k) { return k == Cell::text; })) {
       first_data = 1;  // a header row
       continue;
     }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -17,6 +18,42 @@
 
 namespace cldyn::experiments {
 namespace fs = std::filesystem;
+
+namespace {
+
+std::string& program_name() {
+  static std::string name = "check";
+  return name;
+}
+
+/// Last resort for an exception that escapes main or an OpenMP region (which would otherwise
+/// abort with "terminate called after throwing ..."): one line on stderr, exit status 1.
+[[noreturn]] void report_and_exit() {
+  std::string what = "terminated without an exception";
+  if (const std::exception_ptr e = std::current_exception()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::bad_alloc&) {
+      what = "out of memory";
+    } catch (const std::exception& x) {
+      what = x.what();
+    } catch (...) {
+      what = "unknown exception";
+    }
+  }
+  std::replace(what.begin(), what.end(), '\n', ' ');
+  std::cout.flush();
+  std::fprintf(stderr, "%s: error: %s\n", program_name().c_str(), what.c_str());
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+double physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+}
+
+}  // namespace
 
 Check::Check(std::string name, std::string description)
     : name_(std::move(name)), app_(std::move(description), "check_" + name_) {
@@ -30,6 +67,22 @@ Check::Check(std::string name, std::string description)
   app_.add_flag("--quiet", quiet_, "No progress output on stderr");
   app_.set_config("--config", "", "Read options from a TOML/INI file (e.g. the \"config\" of a result)");
   app_.allow_config_extras(CLI::config_extras_mode::error);  // an unknown key is an error
+  program_name() = "check_" + name_;
+  previous_terminate_ = std::set_terminate(report_and_exit);
+}
+
+Check::~Check() { std::set_terminate(previous_terminate_); }
+
+int Check::max_threads() const { return threads_ > 0 ? threads_ : omp_get_max_threads(); }
+
+int Check::require_memory(double bytes, const std::string& what) const {
+  const double have = physical_memory_bytes();
+  if (have <= 0.0 || bytes <= have) return -1;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, " needs an estimated %.3g GB of memory but this machine has %.3g GB",
+                bytes / 1e9, have / 1e9);
+  std::cerr << "check_" << name_ << ": error: " << what << buf << " (see --help)\n";
+  return 2;
 }
 
 int Check::parse(int argc, char** argv) {
@@ -46,9 +99,9 @@ int Check::parse(int argc, char** argv) {
     if (dynamic_cast<const CLI::ConfigError*>(&e) != nullptr && what.rfind(extras, 0) == 0) {
       std::string key = what.substr(extras.size());
       if (key.size() > 3 && key.compare(key.size() - 3, 3, ".++") == 0)
-        what = "unknown section [" + key.substr(0, key.size() - 3) + "] in the config file";
+        what = "unknown section [" + key.substr(0, key.size() - 3) + "]";
       else
-        what = "unknown key '" + key + "' in the config file";
+        what = "unknown key '" + key + "'";
     }
     std::replace(what.begin(), what.end(), '\n', ' ');
     std::replace(what.begin(), what.end(), '\r', ' ');

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -29,7 +30,13 @@ struct Claim {
 class Check {
  public:
   /// `name` is the claim file stem (`<name>.json`); `description` goes into --help.
+  /// Also installs, for the Check's lifetime, a terminate handler that turns an exception
+  /// escaping main or an OpenMP region into one line "check_<name>: error: <what>" on stderr and
+  /// exit status 1 (instead of an abort with "terminate called after throwing ...").
   Check(std::string name, std::string description);
+  ~Check();
+  Check(const Check&) = delete;
+  Check& operator=(const Check&) = delete;
 
   /// Check-specific options are added here before parse().
   CLI::App& app() { return app_; }
@@ -50,6 +57,14 @@ class Check {
   nlohmann::json& params() { return params_; }
   /// Figure data and other structured results (JSON "series").
   nlohmann::json& series() { return series_; }
+
+  /// Refuses a run that cannot fit before it allocates: if `bytes` (the check's estimate of its
+  /// peak memory) exceeds the machine's physical memory, prints one line
+  /// "check_<name>: error: <what> needs an estimated X GB of memory but this machine has Y GB"
+  /// and returns 2 (return it from main); otherwise returns -1.
+  int require_memory(double bytes, const std::string& what) const;
+  /// Threads the run's parallel loops use (--threads, or the OpenMP default).
+  int max_threads() const;
 
   /// Prints the header (version, git hash, seed, parameters). Call after parse() and params().
   void begin();
@@ -75,6 +90,7 @@ class Check {
 
  private:
   std::string reproducible_config() const;
+  std::terminate_handler previous_terminate_ = nullptr;
   std::string name_;
   CLI::App app_;
   std::uint64_t seed_ = 1;
@@ -89,6 +105,12 @@ class Check {
   std::vector<Claim> claims_;
   std::chrono::steady_clock::time_point start_;
 };
+
+/// Estimated bytes held at once by one InfoNCE evaluation and gradient on a batch of N: about
+/// six N × N double matrices (distances, logits/softmax, α, and the gradient's temporaries).
+inline double infonce_batch_bytes(std::int64_t n) {
+  return 6.0 * 8.0 * static_cast<double>(n) * static_cast<double>(n);
+}
 
 /// Formats a double in scientific notation with `digits` significant digits.
 std::string sci(double v, int digits = 3);

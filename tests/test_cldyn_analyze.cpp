@@ -342,6 +342,22 @@ TEST_F(CldynAnalyze, BadInputsExitNonZeroWithOneLineNamingTheInput) {
                2, {"--eps", "eps >= 0"});
   expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "infonce"}), 2, {"--tau"});
   expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "hinge"}), 2, {"--loss"});
+  expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "quadratic", "--tau", "1"}), 2,
+               {"--tau and --eps apply only to --loss infonce"});
+  expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "quadratic", "--top-tol", "0"}),
+               2, {"--top-tol = 0 violates tol > 0"});
+  // A truncated NPY (the last 5 data bytes cut) and a 3-D one, through the executable.
+  const std::string full = slurp(x);
+  const std::string cut = path("cut.npy"), rank3 = path("rank3.npy");
+  std::ofstream(cut, std::ios::binary) << full.substr(0, full.size() - 5);
+  expect_error(args(cut, xp, w), 1, {cut, "truncated data"});
+  std::string r3 = full;
+  const std::size_t shape_at = r3.find("(6, 3)");
+  ASSERT_NE(shape_at, std::string::npos);
+  r3.replace(shape_at, 6, "(2,3,3)");  // same byte count: 2*3*3 = 18 = 6*3 values
+  r3.erase(r3.find('\n') - 1, 1);     // keep the header length: drop one padding space
+  std::ofstream(rank3, std::ios::binary) << r3;
+  expect_error(args(rank3, xp, w), 1, {rank3, "rank 3"});
   expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "quadratic", "--frobnicate"}), 2,
                {"--frobnicate"});
   expect_error({"--views", x, "--weights", w, "--activation", "relu", "--loss", "quadratic"}, 2,

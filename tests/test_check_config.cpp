@@ -1,7 +1,6 @@
 // The check executables' option parser (experiments/common/check.hpp, Check::parse) with
 // --config FILE: unknown keys, keys given twice, values that do not convert and a missing file
-// are one-line usage errors (exit status 2) naming the key and the file. Linked only when the
-// experiments are built (CLDYN_HAVE_CHECK).
+// are one-line usage errors (exit status 2) naming the key and the file.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>

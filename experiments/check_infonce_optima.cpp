@@ -98,6 +98,12 @@ int main(int argc, char** argv) {
   check.params()["cos_threshold"] = cos_threshold;
   check.params()["fixed_point"] = {{"step", fpo.step}, {"tolerance", fpo.tolerance},
                                    {"max_iterations", fpo.max_iterations}, {"stall_window", fpo.stall_window}};
+  // Refuse sizes that cannot fit before allocating anything of that size.
+  if (const int rc = check.require_memory(check.max_threads() * infonce_batch_bytes(n),
+                                          "InfoNCE on N = " + std::to_string(n) + " samples in " +
+                                              std::to_string(check.max_threads()) + " threads");
+      rc >= 0)
+    return rc;
   check.begin();
 
   std::vector<Optima> results;

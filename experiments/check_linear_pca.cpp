@@ -95,6 +95,12 @@ int main(int argc, char** argv) {
                     {"taus", taus}, {"nce_learning_rate", nce_lr}, {"normalization", "renormalize"},
                     {"convergence_tolerance", tolerance}, {"cos_threshold", cos_threshold},
                     {"distinct_threshold", distinct}};
+  // Refuse sizes that cannot fit before allocating anything of that size.
+  if (const int rc =
+          check.require_memory(infonce_batch_bytes(n),
+                               "the reported InfoNCE run on N = " + std::to_string(n) + " samples");
+      rc >= 0)
+    return rc;
   check.begin();
 
   const Rng root(check.seed());

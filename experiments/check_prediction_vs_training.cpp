@@ -157,6 +157,12 @@ int main(int argc, char** argv) {
   check.params()["starts"] = starts;
   check.params()["infonce"] = {{"tau", tau}, {"eps", 1.0}, {"learning_rate", nce_lr}};
   check.params()["fixed_point"] = {{"step", fpo.step}, {"tolerance", fpo.tolerance}, {"dedup_cosine", fpo.dedup_cosine}};
+  // Refuse sizes that cannot fit before allocating anything of that size.
+  if (const int rc =
+          check.require_memory(infonce_batch_bytes(n),
+                               "the reported InfoNCE run on N = " + std::to_string(n) + " samples");
+      rc >= 0)
+    return rc;
   check.begin();
 
   std::vector<Predicted> pred_relu, pred_linear;

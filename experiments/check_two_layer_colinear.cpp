@@ -88,6 +88,12 @@ int main(int argc, char** argv) {
                     {"learning_rate", lr}, {"tau", tau}, {"rank_tolerance", analysis::kDefaultRankTolerance},
                     {"train", "fresh batches of the mixture latent model (uniform p), quadratic loss, plain SGD, "
                               "filters renormalised per column, V renormalised per row"}};
+  // Refuse sizes that cannot fit before allocating anything of that size.
+  if (const int rc = check.require_memory(check.max_threads() * infonce_batch_bytes(n),
+                                          "InfoNCE on N = " + std::to_string(n) + " samples in " +
+                                              std::to_string(check.max_threads()) + " threads");
+      rc >= 0)
+    return rc;
   check.begin();
 
   std::optional<data::LatentModel> model_storage;

@@ -4,7 +4,8 @@
 #   - every run is present exactly once (12 run files, ids 0..11 once each in the summary JSON),
 #   - no finished run was recomputed (the resume reports reusing exactly the files that existed,
 #     and those files are byte-identical afterwards),
-#   - the resumed sweep's summary equals an uninterrupted sweep's (outside timings).
+#   - the resumed sweep's summary equals an uninterrupted sweep's (outside timings),
+#   - resuming with a different configuration is refused (exit 2, naming the run file).
 # Usage: kill_resume.sh <exp_token_patterns> <scratch dir>
 set -euo pipefail
 exe=$1
@@ -54,4 +55,12 @@ strip() { grep -v -e '"seconds":' -e '_seconds"' -e '"reused_runs"' -e '"threads
 if ! diff <(strip "$work/sweep/exp_token_patterns.json") <(strip "$work/fresh/exp_token_patterns.json") >"$work/diff.txt"; then
   echo "FAIL: resumed and uninterrupted sweeps differ:"; head -20 "$work/diff.txt"; exit 1
 fi
+# Resuming with another configuration is refused, naming the run file, before anything runs.
+rc=0
+"$exe" "${args[@]}" --wd 0.006 --out "$work/sweep" --resume >"$work/other.log" 2>&1 || rc=$?
+[ "$rc" -eq 2 ] && grep -q "run-0000.json' was written by a different configuration" "$work/other.log" || {
+  echo "FAIL: resuming with a different configuration gave exit $rc:"; cat "$work/other.log"; exit 1; }
+(cd "$work/sweep/runs" && sha256sum --quiet -c "$work/before.sha") || {
+  echo "FAIL: the refused resume changed a run file"; exit 1; }
+
 echo "PASS: killed with $before of $total runs done; resume reused $before, computed $((total - before)); summary identical to an uninterrupted sweep"

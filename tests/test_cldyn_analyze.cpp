@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <Eigen/Eigenvalues>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "cldyn/analysis/gated_covariance.hpp"
 #include "cldyn/analysis/loss_hessian.hpp"
 #include "cldyn/one_layer.hpp"
+#include "csv.hpp"
 #include "npy.hpp"
 #include "support/problems.hpp"
 
@@ -84,6 +86,25 @@ class CldynAnalyze : public testing::Test {
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string save(const std::string& name, const Eigen::MatrixXd& m) const {
     tools::save_npy(path(name), m);
+    return path(name);
+  }
+  /// Writes m as CSV with a header row and 17 significant digits (exact for doubles).
+  std::string save_csv(const std::string& name, const Eigen::MatrixXd& m) const {
+    std::string text;
+    for (Eigen::Index j = 0; j < m.cols(); ++j) {
+      text += j ? ",c" : "c";
+      text += std::to_string(j);
+    }
+    text += "\r\n";
+    for (Eigen::Index i = 0; i < m.rows(); ++i) {
+      for (Eigen::Index j = 0; j < m.cols(); ++j) {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%s%.17g", j ? ", " : "", m(i, j));
+        text += buf;
+      }
+      text += "\r\n";
+    }
+    std::ofstream(path(name), std::ios::binary) << text;
     return path(name);
   }
 
@@ -321,10 +342,96 @@ TEST_F(CldynAnalyze, BadInputsExitNonZeroWithOneLineNamingTheInput) {
                2, {"--eps", "eps >= 0"});
   expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "infonce"}), 2, {"--tau"});
   expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "hinge"}), 2, {"--loss"});
+  expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "quadratic", "--tau", "1"}), 2,
+               {"--tau and --eps apply only to --loss infonce"});
+  expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "quadratic", "--top-tol", "0"}),
+               2, {"--top-tol = 0 violates tol > 0"});
+  // A truncated NPY (the last 5 data bytes cut) and a 3-D one, through the executable.
+  const std::string full = slurp(x);
+  const std::string cut = path("cut.npy"), rank3 = path("rank3.npy");
+  std::ofstream(cut, std::ios::binary) << full.substr(0, full.size() - 5);
+  expect_error(args(cut, xp, w), 1, {cut, "truncated data"});
+  std::string r3 = full;
+  const std::size_t shape_at = r3.find("(6, 3)");
+  ASSERT_NE(shape_at, std::string::npos);
+  r3.replace(shape_at, 6, "(2,3,3)");  // same byte count: 2*3*3 = 18 = 6*3 values
+  r3.erase(r3.find('\n') - 1, 1);     // keep the header length: drop one padding space
+  std::ofstream(rank3, std::ios::binary) << r3;
+  expect_error(args(rank3, xp, w), 1, {rank3, "rank 3"});
   expect_error(args(x, xp, w, {"--activation", "relu", "--loss", "quadratic", "--frobnicate"}), 2,
                {"--frobnicate"});
   expect_error({"--views", x, "--weights", w, "--activation", "relu", "--loss", "quadratic"}, 2,
                {"--views"});
+}
+
+TEST_F(CldynAnalyze, CsvAndNpyInputsOfTheSameDataGiveIdenticalJson) {
+  const TwoViewBatch batch = test::gaussian_batch(9, 4, 0.3, 151);
+  Rng rng(152);
+  const Eigen::MatrixXd w = 0.5 * rng.normal_matrix(4, 2);
+  // Through the CSV text and back: the data both runs see must be bit-identical.
+  ASSERT_EQ(tools::load_csv(save_csv("probe.csv", batch.x)), batch.x);
+  const std::vector<std::string> options = {"--activation", "relu", "--loss", "infonce",
+                                            "--tau",        "0.3",  "--eps",  "1"};
+  auto run_with = [&](const std::string& x, const std::string& xp, const std::string& wp,
+                      const std::string& out) {
+    std::vector<std::string> args = {"--views", x, xp, "--weights", wp, "--json", out};
+    args.insert(args.end(), options.begin(), options.end());
+    return run_ok(args, out);
+  };
+  json from_npy = run_with(save("x.npy", batch.x), save("xp.npy", batch.x_prime),
+                           save("w.npy", w), path("npy.json"));
+  json from_csv = run_with(save_csv("x.csv", batch.x), save_csv("xp.csv", batch.x_prime),
+                           save_csv("w.csv", w), path("csv.json"));
+  // Mixed: CSV views, NPY weights.
+  json mixed = run_with(path("x.csv"), path("xp.csv"), path("w.npy"), path("mixed.json"));
+  EXPECT_EQ(from_csv["inputs"]["weights"].get<std::string>(), path("w.csv"));
+  // Everything but the recorded file names is identical.
+  for (json* j : {&from_npy, &from_csv, &mixed}) j->erase("inputs");
+  EXPECT_EQ(from_npy.dump(), from_csv.dump());
+  EXPECT_EQ(from_npy.dump(), mixed.dump());
+  check_report(from_csv, batch, OneLayerNetwork(w, Activation::relu()), Loss::infonce(0.3, 1.0));
+}
+
+TEST_F(CldynAnalyze, BadCsvInputsAndUnknownExtensionsAreOneLineDataErrors) {
+  const TwoViewBatch batch = test::gaussian_batch(5, 2, 0.3, 161);
+  const std::string x = save_csv("x.csv", batch.x), xp = save_csv("xp.csv", batch.x_prime),
+                    w = save("w.npy", Eigen::MatrixXd::Ones(2, 1)), out = path("bad.json");
+  const std::string ragged = path("ragged.csv"), text = path("text.csv"), nan = path("nan.csv"),
+                    empty = path("empty.csv"), other = path("x.txt");
+  std::ofstream(ragged) << "1,2\n3,4\n5\n";
+  std::ofstream(text) << "1,2\n3,four\n";
+  std::ofstream(nan) << "1,2\n3,inf\n";
+  std::ofstream(empty) << "";
+  std::ofstream(other) << "1,2\n3,4\n";
+  auto args = [&](const std::string& a, const std::string& b, const std::string& weights) {
+    return std::vector<std::string>{"--views", a, b, "--weights", weights, "--activation",
+                                    "relu", "--loss", "quadratic", "--json", out};
+  };
+  expect_error(args(ragged, xp, w), 1, {"CSV file '" + ragged + "'", "ragged", "(row 3, column 2)"});
+  expect_error(args(x, text, w), 1, {"CSV file '" + text + "'", "'four'", "(row 2, column 2)"});
+  expect_error(args(x, xp, nan), 1, {"CSV file '" + nan + "'", "non-finite", "(row 2, column 2)"});
+  expect_error(args(empty, xp, w), 1, {"CSV file '" + empty + "'", "empty"});
+  expect_error(args(x, other, w), 1, {other, "unknown extension '.txt'"});
+  expect_error(args(x, path("absent.csv"), w), 1, {path("absent.csv"), "no such file"});
+}
+
+TEST_F(CldynAnalyze, SizesBeyondTheMachineAreRefusedUpFrontWithTheEstimate) {
+  // Small files whose analysis cannot fit: N = 100000 makes alpha (and its JSON) N x N, about
+  // 8e11 bytes by the tool's estimate; d = 100000 makes every A(w_k) and Hessian d x d. Both
+  // must be refused before any such allocation, quickly, with the estimate in the message.
+  Rng rng(171);
+  const Eigen::MatrixXd tall = rng.normal_matrix(100000, 1);
+  const std::string x = save("tall.npy", tall), xp = save("tall_p.npy", tall + tall),
+                    w1 = save("w1.npy", Eigen::MatrixXd::Ones(1, 1)), out = path("bad.json");
+  expect_error({"--views", x, xp, "--weights", w1, "--activation", "relu", "--loss", "infonce",
+                "--tau", "0.5", "--json", out},
+               1, {"N = 100000", "need an estimated", "GB of memory", "alpha is N x N"});
+  const Eigen::MatrixXd wide = rng.normal_matrix(2, 100000);
+  const std::string wx = save("wide.npy", wide), wxp = save("wide_p.npy", 2.0 * wide),
+                    wd = save("wd.npy", Eigen::MatrixXd::Ones(100000, 1));
+  expect_error({"--views", wx, wxp, "--weights", wd, "--activation", "linear", "--loss",
+                "quadratic", "--json", out},
+               1, {"d = 100000", "need an estimated", "K d x d matrices"});
 }
 
 }  // namespace

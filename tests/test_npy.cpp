@@ -210,6 +210,11 @@ TEST_F(Npy, EveryBadFileIsAnErrorNamingTheFileAndTheProblem) {
       {"huge.npy",
        npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387903, 2), }", six),
        "too large"},
+      // 8e13 bytes claimed by a 64-byte file: refused from the header and the file size,
+      // before anything of that size is allocated (a fuzzer with -rss_limit_mb would see it).
+      {"huge_claim.npy",
+       npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (100000000, 100000), }", six),
+       "truncated data: shape (100000000, 100000) <f8 needs 80000000000000 data bytes but only 48 follow"},
   };
   for (const BadCase& c : cases) {
     const std::string p = write(c.name, c.bytes);

@@ -3,15 +3,19 @@
 //   cldyn-analyze --views X.npy Xp.npy --weights W.npy --activation relu --loss infonce
 //       --tau 0.5 --eps 1 --json out.json
 //
-// Views X, X' are N × d, weights W are d × K (NPY, float32 or float64, C or Fortran order).
+// Views X, X' are N × d, weights W are d × K: NPY (float32 or float64, C or Fortran order) or
+// CSV (comma-separated numbers, optional header row), chosen by the extension .npy / .csv.
 // Every quantity is evaluated at W with α = α(W) of the chosen loss (design.md, "cldyn-analyze").
 // Exit status: 0 success, 2 usage error (options, parameters), 1 data error (files, shapes,
 // values) or numerical failure; every error is one line "cldyn-analyze: error: <message>".
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <limits>
 #include <new>
@@ -27,6 +31,7 @@
 #include "cldyn/loss.hpp"
 #include "cldyn/one_layer.hpp"
 #include "cldyn/version.hpp"
+#include "csv.hpp"
 #include "npy.hpp"
 
 namespace {
@@ -52,6 +57,30 @@ const char* const kIsTopDefinition =
     "lambda_1 = top eigenvalue of A, ||A||_2 = max |eigenvalue of A| and tol = top_tolerance: "
     "w_k is (to tol) an eigenvector of the matrix it induces, with the largest eigenvalue "
     "(if A = 0, e.g. a dead ReLU node, every w_k is trivially top: check top_eigenvalues)";
+
+/// Bytes the run is estimated to need at its peak for N samples, dimension d and K nodes.
+/// Per entry of an N x N matrix: alpha (8 bytes) and its JSON value (16) live to the end, next
+/// to either the N x N temporaries of the loss evaluation and of loss_hessian (up to ~6 x 8) or
+/// the JSON text (~25 characters a number): ~80 bytes. Per entry of each of the 2K + 1 d x d
+/// matrices (gated covariance, loss Hessian, input covariance) with temporaries, JSON values
+/// and text: ~100 bytes; likewise per entry of the N x d and d x K inputs and outputs. A rough
+/// upper estimate: it only has to tell "fits" from "cannot possibly fit".
+double estimated_peak_bytes(double n, double d, double k) {
+  return 80.0 * n * n + 100.0 * (2.0 * k + 1.0) * d * d + 100.0 * (4.0 * n * d + 4.0 * d * k) +
+         64.0 * 1024 * 1024;
+}
+
+/// Physical memory of the machine in bytes (0 if unknown).
+double physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+}
+
+std::string gigabytes(double bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3g GB", bytes / 1e9);
+  return buf;
+}
 
 std::string one_line(std::string s) {
   std::replace(s.begin(), s.end(), '\n', ' ');
@@ -144,15 +173,20 @@ int run(int argc, char** argv) {
       "(alpha frozen), loss_gradient, loss_hessian (alpha differentiated, gates constant) and "
       "per node rayleigh, top_eigenvalues, eigengap, eigen_residual, is_top. Definition: " +
           std::string(kIsTopDefinition) +
-          ". Exit status: 0 ok, 2 usage error, 1 data error.",
+          ". Input files by extension: .npy (float32 or float64, C or Fortran order, 1-D or "
+          "2-D) or .csv (comma-separated numbers, one row per line, optional header row, "
+          "every value finite). Runs whose estimated memory exceeds the machine's are refused "
+          "before any large allocation. Exit status: 0 ok, 2 usage error, 1 data error.",
       kProgram};
   std::vector<std::string> views;
   std::string weights_path, activation_text, loss_text, json_path;
   double tau = 0.0, eps = 1.0, top_tol = kDefaultTopTolerance;
-  app.add_option("--views", views, "the two views X and X' (NPY, N x d each, N >= 2)")
+  app.add_option("--views", views,
+                 "the two views X and X' (N x d each, N >= 2; .npy or .csv, see below)")
       ->expected(2)
       ->required();
-  app.add_option("--weights", weights_path, "weights W (NPY, d x K; a 1-D array is one node)")
+  app.add_option("--weights", weights_path,
+                 "weights W (d x K; .npy or .csv; a 1-D array or one column is one node)")
       ->required();
   app.add_option("--activation", activation_text,
                  "linear | relu | leaky:GAMMA (GAMMA a finite slope, e.g. leaky:0.1)")
@@ -204,8 +238,9 @@ int run(int argc, char** argv) {
     throw UsageError("--top-tol = " + cldyn::shortest(top_tol) + " violates tol > 0");
 
   // ---- data (errors here exit 1) -------------------------------------------------------------
-  cldyn::TwoViewBatch batch{cldyn::tools::load_npy(views[0]), cldyn::tools::load_npy(views[1])};
-  const Eigen::MatrixXd w = cldyn::tools::load_npy(weights_path);
+  cldyn::TwoViewBatch batch{cldyn::tools::load_matrix(views[0]),
+                            cldyn::tools::load_matrix(views[1])};
+  const Eigen::MatrixXd w = cldyn::tools::load_matrix(weights_path);
   if (batch.x.rows() != batch.x_prime.rows() || batch.x.cols() != batch.x_prime.cols())
     throw std::runtime_error("views '" + views[0] + "' (" + shape_of(batch.x) + ") and '" +
                              views[1] + "' (" + shape_of(batch.x_prime) +
@@ -221,6 +256,20 @@ int run(int argc, char** argv) {
                              std::to_string(batch.dim()) + " columns; W must be d x K");
   if (w.cols() < 1)
     throw std::runtime_error("weights '" + weights_path + "' have K = 0 columns; need K >= 1");
+  {
+    // Refuse up front what cannot fit: alpha is N x N and there are 2K + 1 d x d matrices.
+    const double need = estimated_peak_bytes(static_cast<double>(batch.size()),
+                                             static_cast<double>(batch.dim()),
+                                             static_cast<double>(w.cols()));
+    const double have = physical_memory_bytes();
+    if (have > 0.0 && need > have)
+      throw std::runtime_error(
+          "N = " + std::to_string(batch.size()) + ", d = " + std::to_string(batch.dim()) +
+          ", K = " + std::to_string(w.cols()) + " (views '" + views[0] + "', weights '" +
+          weights_path + "') need an estimated " + gigabytes(need) +
+          " of memory (alpha is N x N, gated_covariance and loss_hessian are K d x d matrices) "
+          "but this machine has " + gigabytes(have));
+  }
 
   // ---- analysis ----------------------------------------------------------------------------------
   const cldyn::OneLayerNetwork net(w, activation);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -19,6 +20,42 @@
 
 namespace cldyn::experiments {
 namespace fs = std::filesystem;
+
+namespace {
+
+std::string& program_name() {
+  static std::string name = "check";
+  return name;
+}
+
+/// Last resort for an exception that escapes main or an OpenMP region (which would otherwise
+/// abort with "terminate called after throwing ..."): one line on stderr, exit status 1.
+[[noreturn]] void report_and_exit() {
+  std::string what = "terminated without an exception";
+  if (const std::exception_ptr e = std::current_exception()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::bad_alloc&) {
+      what = "out of memory";
+    } catch (const std::exception& x) {
+      what = x.what();
+    } catch (...) {
+      what = "unknown exception";
+    }
+  }
+  std::replace(what.begin(), what.end(), '\n', ' ');
+  std::cout.flush();
+  std::fprintf(stderr, "%s: error: %s\n", program_name().c_str(), what.c_str());
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+double physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+}
+
+}  // namespace
 
 Check::Check(std::string name, std::string description, std::string program)
     : name_(std::move(name)),
@@ -39,15 +76,51 @@ Check::Check(std::string name, std::string description, std::string program)
                   "Read options from a TOML/INI file, e.g. the \"config\" of a result "
                   "(default: none; an unknown key is an error)");
   app_.allow_config_extras(CLI::config_extras_mode::error);  // an unknown key is an error
+  program_name() = program_;
+  previous_terminate_ = std::set_terminate(report_and_exit);
+}
+
+Check::~Check() { std::set_terminate(previous_terminate_); }
+
+int Check::max_threads() const { return threads_ > 0 ? threads_ : omp_get_max_threads(); }
+
+int Check::require_memory(double bytes, const std::string& what) const {
+  const double have = physical_memory_bytes();
+  if (have <= 0.0 || bytes <= have) return -1;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, " needs an estimated %.3g GB of memory but this machine has %.3g GB",
+                bytes / 1e9, have / 1e9);
+  std::cerr << program_ << ": error: " << what << buf << " (see --help)\n";
+  return 2;
 }
 
 int Check::parse(int argc, char** argv) {
   try {
     app_.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // app_.exit prints the help (exit 0) or the error naming the option; every error exits 2,
-    // not CLI11's own codes (105 for a value out of range, 109 for an unknown option, ...).
-    return app_.exit(e) == 0 ? 0 : 2;
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app_.exit(e);  // --help
+    // A usage error: one line naming the check and, for errors from a --config file, the file;
+    // exit status 2 whatever CLI11's own code for the error class.
+    std::string what = e.what();
+    // CLI11 2.1 words an unknown config key "INI was not able to parse KEY" (also for TOML),
+    // and a whole unknown [section] as "SECTION.++" (its section marker): say what it is.
+    const std::string extras = "INI was not able to parse ";
+    if (dynamic_cast<const CLI::ConfigError*>(&e) != nullptr && what.rfind(extras, 0) == 0) {
+      std::string key = what.substr(extras.size());
+      if (key.size() > 3 && key.compare(key.size() - 3, 3, ".++") == 0)
+        what = "unknown section [" + key.substr(0, key.size() - 3) + "]";
+      else
+        what = "unknown key '" + key + "'";
+    }
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    std::replace(what.begin(), what.end(), '\r', ' ');
+    std::string config_file;
+    if (const CLI::Option* config = app_.get_config_ptr(); config != nullptr && config->count() > 0)
+      config_file = config->results().back();
+    std::cerr << app_.get_name() << ": error: " << what;
+    if (!config_file.empty()) std::cerr << " (config file '" << config_file << "')";
+    std::cerr << " (see --help)\n";
+    return 2;
   }
   if (threads_ > 0) omp_set_num_threads(threads_);
   start_ = std::chrono::steady_clock::now();

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -29,14 +30,22 @@ struct Claim {
 class Check {
  public:
   /// `name` is the claim file stem (`<name>.json`); `description` goes into --help;
-  /// `program` is the executable's name in --help and the header (default "check_<name>").
+  /// `program` is the executable's name in --help, the header and error lines (default
+  /// "check_<name>"). Also installs, for the Check's lifetime, a terminate handler that turns an
+  /// exception escaping main or an OpenMP region into one line "<program>: error: <what>" on
+  /// stderr and exit status 1 (instead of an abort with "terminate called after throwing ...").
   Check(std::string name, std::string description, std::string program = "");
+  ~Check();
+  Check(const Check&) = delete;
+  Check& operator=(const Check&) = delete;
 
   /// Check-specific options are added here before parse().
   CLI::App& app() { return app_; }
 
-  /// Parses argv. Returns -1 to continue; otherwise the exit code to return at once
-  /// (0 after --help, 2 after a usage error, with the message printed).
+  /// Parses argv. Returns -1 to continue; otherwise the exit code to return at once: 0 after
+  /// --help; 2 after a usage error (unknown option, bad value, and in a --config file an unknown
+  /// key, a key given twice or a value that does not convert), with one line
+  /// "check_<name>: error: <what> [(config file '<path>')] (see --help)" on stderr.
   int parse(int argc, char** argv);
 
   std::uint64_t seed() const { return seed_; }
@@ -51,6 +60,14 @@ class Check {
   nlohmann::json& series() { return series_; }
   /// Further top-level JSON fields (e.g. an experiment's "runs"); may not reuse a standard key.
   nlohmann::json& extra() { return extra_; }
+
+  /// Refuses a run that cannot fit before it allocates: if `bytes` (the check's estimate of its
+  /// peak memory) exceeds the machine's physical memory, prints one line
+  /// "check_<name>: error: <what> needs an estimated X GB of memory but this machine has Y GB"
+  /// and returns 2 (return it from main); otherwise returns -1.
+  int require_memory(double bytes, const std::string& what) const;
+  /// Threads the run's parallel loops use (--threads, or the OpenMP default).
+  int max_threads() const;
 
   /// Prints the header (version, git hash, seed, parameters). Call after parse() and params().
   void begin();
@@ -76,6 +93,7 @@ class Check {
 
  private:
   std::string reproducible_config() const;
+  std::terminate_handler previous_terminate_ = nullptr;
   std::string name_;
   CLI::App app_;
   std::uint64_t seed_ = 1;
@@ -103,6 +121,11 @@ CLI::Validator non_negative_number();
 CLI::Validator unsigned_integer();
 /// Text Activation::parse accepts: linear | relu | leaky:GAMMA (GAMMA a finite number).
 CLI::Validator activation_name();
+/// Estimated bytes held at once by one InfoNCE evaluation and gradient on a batch of N: about
+/// six N × N double matrices (distances, logits/softmax, α, and the gradient's temporaries).
+inline double infonce_batch_bytes(std::int64_t n) {
+  return 6.0 * 8.0 * static_cast<double>(n) * static_cast<double>(n);
+}
 
 /// Formats a double in scientific notation with `digits` significant digits.
 std::string sci(double v, int digits = 3);

@@ -13,6 +13,8 @@ PairwiseImportance PairwiseImportance::uniform(Eigen::Index n, double value) {
   constexpr const char* where = "PairwiseImportance::uniform";
   require(n >= 2, where, "N", n, "N >= 2");
   require(std::isfinite(value) && value >= 0.0, where, "value", value, "value >= 0 and finite");
+  require(std::isfinite(value * static_cast<double>(n - 1)), where, "value", value,
+          "a finite row sum value*(N - 1) with N = " + std::to_string(n));
   PairwiseImportance a;
   a.n_ = n;
   a.uniform_ = true;
@@ -42,6 +44,13 @@ PairwiseImportance PairwiseImportance::from_matrix(Eigen::MatrixXd alpha) {
   a.uniform_ = false;
   a.r_ = alpha.rowwise().sum();
   a.c_ = alpha.colwise().sum().transpose();
+  // Finite entries can still sum to infinity (e.g. 1e308 + 1e308); L_α would then be inf.
+  for (Eigen::Index i = 0; i < a.n_; ++i) {
+    require(std::isfinite(a.r_(i)), where, "row sum r(" + std::to_string(i) + ")", a.r_(i),
+            "a finite sum of alpha's row");
+    require(std::isfinite(a.c_(i)), where, "column sum c(" + std::to_string(i) + ")", a.c_(i),
+            "a finite sum of alpha's column");
+  }
   a.alpha_ = std::move(alpha);
   return a;
 }

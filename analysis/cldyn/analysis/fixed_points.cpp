@@ -123,6 +123,14 @@ FixedPoint newton_fixed_point(const NodeLandscape& landscape,
   for (Eigen::Index it = 0;; ++it) {
     Eigen::VectorXd g;
     if (!evaluate(landscape, w, it, fp, g)) break;
+    // ∇E = 0 because A(w) = 0 (every gate closed: a dead node) makes the residual 0/0; E is
+    // flat around w, which says nothing about the critical points of the landscape.
+    if (g.squaredNorm() == 0.0 && landscape.gated_covariance_trace(w) == 0.0) {
+      fp.status = Status::not_converged;
+      fp.message = "A(w) = 0 at iteration " + std::to_string(it) +
+                   " (every gate closed): no critical point information";
+      break;
+    }
     if (fp.residual <= options.tolerance) {
       fp.status = Status::success;
       fp.message = "converged";
@@ -142,6 +150,7 @@ FixedPoint newton_fixed_point(const NodeLandscape& landscape,
     const double len = xi.norm();
     if (!std::isfinite(len)) {
       fp.status = Status::non_finite;
+      fp.message = "non-finite Newton step at iteration " + std::to_string(it);
       break;
     }
     if (len > 0.5) xi *= 0.5 / len;

@@ -96,6 +96,8 @@ StabilityResult analyze_stability(const NodeLandscape& landscape,
     r.fd_relative_error = (fd - h).norm() / std::max(h.norm(), 1e-300);
   }
   r.message = std::string(to_string(r.verdict));
+  if (a_norm == 0.0)
+    r.message += ": A(w*) = 0 (every gate closed: a dead node; E is flat around w*)";
   return r;
 }
 

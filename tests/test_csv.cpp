@@ -1,0 +1,175 @@
+// tools::load_csv / parse_csv / load_matrix (analysis/tools/csv.hpp).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "csv.hpp"
+#include "npy.hpp"
+
+namespace cldyn {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::AllOf;
+using testing::HasSubstr;
+
+class Csv : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        fs::temp_directory_path() / ("cldyn_test_csv_" + std::to_string(::getpid()) + "_" +
+                                     testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string write(const std::string& name, const std::string& bytes) const {
+    const std::string p = path(name);
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+  }
+  /// what() of the std::runtime_error `load` must throw, or a marker.
+  template <class Load>
+  static std::string error_of(Load&& load) {
+    try {
+      load();
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "<no exception thrown>";
+  }
+  static std::string load_error(const std::string& p) {
+    return error_of([&] { tools::load_csv(p); });
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(Csv, ReadsNumbersWithHeaderWhitespaceAndCrlf) {
+  const std::string p = write("a.csv",
+                              "x, y ,z\r\n"
+                              " 1, -2.5 ,3e2\r\n"
+                              "\t+4,5E-1,  -0.0\r\n"
+                              "7,8,9\r\n"
+                              "\r\n"
+                              "   \n");
+  Eigen::MatrixXd expected(3, 3);
+  expected << 1, -2.5, 300, 4, 0.5, -0.0, 7, 8, 9;
+  const Eigen::MatrixXd m = tools::load_csv(p);
+  ASSERT_EQ(m.rows(), 3);
+  ASSERT_EQ(m.cols(), 3);
+  EXPECT_EQ(m, expected);
+}
+
+TEST_F(Csv, WithoutHeaderAndWithoutFinalNewline) {
+  const Eigen::MatrixXd m = tools::parse_csv("1,2\n3,4", "mem.csv");
+  Eigen::MatrixXd expected(2, 2);
+  expected << 1, 2, 3, 4;
+  EXPECT_EQ(m, expected);
+  // One column gives an N x 1 matrix, as a 1-D NPY array does.
+  EXPECT_EQ(tools::parse_csv("5\n6\n7\n", "col.csv"), Eigen::MatrixXd(Eigen::Vector3d(5, 6, 7)));
+  // A pandas-style header with an empty first cell is a header.
+  EXPECT_EQ(tools::parse_csv(",a\n1,2\n", "p.csv").rows(), 1);
+  // A UTF-8 byte-order mark (spreadsheet export) is skipped.
+  EXPECT_EQ(tools::parse_csv("\xEF\xBB\xBF"
+                             "1,2\n",
+                             "bom.csv"),
+            Eigen::MatrixXd(Eigen::RowVector2d(1, 2)));
+}
+
+TEST_F(Csv, DoublesRoundTripExactlyAtSeventeenDigits) {
+  // %.17g is exact for doubles; from_chars must read it back bit for bit (subnormals included).
+  const std::vector<double> values = {
+      0.1, 1.0 / 3.0, -2.718281828459045, 1e-300, 4.9e-324, 1.7976931348623157e308, 123456789.0};
+  std::string text;
+  for (double v : values) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g\n", v);
+    text += buf;
+  }
+  const Eigen::MatrixXd m = tools::parse_csv(text, "exact.csv");
+  ASSERT_EQ(m.rows(), static_cast<Eigen::Index>(values.size()));
+  for (std::size_t i = 0; i < values.size(); ++i)
+    EXPECT_EQ(m(static_cast<Eigen::Index>(i), 0), values[i]);
+}
+
+TEST_F(Csv, EveryBadFileIsOneLineNamingFileProblemRowAndColumn) {
+  struct BadCase {
+    std::string name, bytes, expected;
+  };
+  const std::vector<BadCase> cases = {
+      {"empty.csv", "", "file is empty"},
+      {"blank.csv", "\n  \n\r\n", "no data (only blank lines)"},
+      {"header_only.csv", "a,b,c\n", "no data rows (only a header)"},
+      {"ragged_short.csv", "1,2,3\n4,5\n",
+       "ragged rows: this row has 2 cells but row 1 has 3 (row 2, column 3)"},
+      {"ragged_long.csv", "a,b\n1,2\n3,4,5\n",
+       "ragged rows: this row has 3 cells but row 1 has 2 (row 3, column 3)"},
+      {"ragged_header.csv", "a,b,c\n1,2\n",
+       "this row has 2 cells but row 1 has 3 (row 2, column 3)"},
+      {"text.csv", "1,2\n3,abc\n", "not a number: 'abc' (row 2, column 2)"},
+      {"text_after_header.csv", "a,b\n1,2\n3,4x\n", "not a number: '4x' (row 3, column 2)"},
+      {"two_numbers.csv", "1,2\n3 4,5\n", "not a number: '3 4' (row 2, column 1)"},
+      {"empty_cell.csv", "1,2\n3,\n", "empty cell (row 2, column 2)"},
+      {"nan.csv", "1,2\n3,nan\n", "non-finite value 'nan' (row 2, column 2)"},
+      {"inf.csv", "x,y\n-inf,2\n", "non-finite value '-inf' (row 2, column 1)"},
+      {"nan_first_row.csv", "NaN,1\n2,3\n", "non-finite value 'NaN' (row 1, column 1)"},
+      {"overflow.csv", "1,2\n1e400,3\n", "'1e400' is out of the range of double (row 2, column 1)"},
+      {"blank_middle.csv", "1,2\n\n3,4\n", "blank line between rows (row 2, column 1)"},
+      {"binary.csv", std::string("\x93NUMPY\x01\x00", 8) + "1,2\n1,\x01\n",
+       "not a number: '\\x01' (row 2, column 2)"},
+  };
+  for (const BadCase& c : cases) {
+    const std::string p = write(c.name, c.bytes);
+    const std::string msg = load_error(p);
+    EXPECT_THAT(msg, AllOf(testing::StartsWith("CSV file '" + p + "': "), HasSubstr(c.expected)))
+        << c.name;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << c.name;  // one line
+  }
+  const std::string missing = path("missing.csv");
+  EXPECT_EQ(load_error(missing), "CSV file '" + missing + "': cannot open: no such file");
+  EXPECT_EQ(load_error(dir_.string()),
+            "CSV file '" + dir_.string() + "': cannot open: is a directory");
+}
+
+TEST_F(Csv, SemicolonFileIsNotSilentlyAccepted) {
+  // "1;2" is not a number, so row 1 counts as a header; row 2 must then be an error, never a
+  // silently skipped or zero-filled row.
+  const std::string msg = error_of([] { tools::parse_csv("1;2\n3;4\n", "semi.csv"); });
+  EXPECT_EQ(msg, "CSV file 'semi.csv': not a number: '3;4' (row 2, column 1)");
+}
+
+TEST_F(Csv, LoadMatrixChoosesByExtension) {
+  Eigen::MatrixXd m(2, 3);
+  m << 1, 2, 3, 4, 5, 6.5;
+  tools::save_npy(path("m.npy"), m);
+  write("m.csv", "1,2,3\n4,5,6.5\n");
+  write("M.CSV", "1,2,3\n4,5,6.5\n");
+  EXPECT_EQ(tools::load_matrix(path("m.npy")), m);
+  EXPECT_EQ(tools::load_matrix(path("m.csv")), m);
+  EXPECT_EQ(tools::load_matrix(path("M.CSV")), m);
+  const std::string txt = write("m.txt", "1,2,3\n");
+  EXPECT_EQ(error_of([&] { tools::load_matrix(txt); }),
+            "file '" + txt + "': unknown extension '.txt' (need .npy or .csv)");
+  const std::string none = write("noext", "1,2,3\n");
+  EXPECT_EQ(error_of([&] { tools::load_matrix(none); }),
+            "file '" + none + "': unknown extension '' (need .npy or .csv)");
+  // The readers' own errors come through unchanged.
+  EXPECT_THAT(error_of([&] { tools::load_matrix(path("absent.csv")); }),
+              HasSubstr("CSV file '" + path("absent.csv") + "': cannot open: no such file"));
+  EXPECT_THAT(error_of([&] { tools::load_matrix(path("absent.npy")); }),
+              HasSubstr("NPY file '" + path("absent.npy") + "': cannot open: no such file"));
+}
+
+}  // namespace
+}  // namespace cldyn

@@ -33,22 +33,6 @@ struct CsvError : std::runtime_error {
   std::size_t row, column;
 };
 
-std::string printable(std::string_view s, std::size_t max_length = 40) {
-  std::string out;
-  for (char c : s.substr(0, max_length)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out += c;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    }
-  }
-  if (s.size() > max_length) out += "...";
-  return out;
-}
-
 std::string_view trim(std::string_view s) {
   const auto space = [](char c) { return c == ' ' || c == '\t'; };
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
@@ -131,13 +115,13 @@ Eigen::MatrixXd parse(std::string_view text) {
       const std::size_t column = c + 1;
       if (kinds[c] == Cell::text)
         throw CsvError(cells[c].empty() ? std::string("empty cell")
-                                        : "not a number: '" + printable(cells[c]) + "'",
+                                        : "not a number: '" + printable(cells[c], 40) + "'",
                        row, column);
       if (kinds[c] == Cell::out_of_range)
-        throw CsvError("value '" + printable(cells[c]) + "' is out of the range of double", row,
+        throw CsvError("value '" + printable(cells[c], 40) + "' is out of the range of double", row,
                        column);
       if (!std::isfinite(parsed[c]))
-        throw CsvError("non-finite value '" + printable(cells[c]) + "'", row, column);
+        throw CsvError("non-finite value '" + printable(cells[c], 40) + "'", row, column);
       values.push_back(parsed[c]);
     }
   }
@@ -201,7 +185,7 @@ Eigen::MatrixXd load_matrix(const std::string& path) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (ext == ".npy") return load_npy(path);
   if (ext == ".csv") return load_csv(path);
-  throw std::runtime_error("file '" + path + "': unknown extension '" + printable(ext) +
+  throw std::runtime_error("file '" + path + "': unknown extension '" + printable(ext, 40) +
                            "' (need .npy or .csv)");
 }
 

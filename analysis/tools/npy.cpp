@@ -31,21 +31,6 @@ struct FormatError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::string printable(std::string_view s, std::size_t max_length = 60) {
-  std::string out;
-  for (char c : s.substr(0, max_length)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out += c;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    }
-  }
-  if (s.size() > max_length) out += "...";
-  return out;
-}
 
 // ---- header dictionary: a Python literal such as
 //      {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
@@ -364,6 +349,22 @@ void write_file_atomically(const std::string& path, std::string_view contents) {
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) fail("cannot rename the temporary file (" + ec.message() + ")");
+}
+
+std::string printable(std::string_view s, std::size_t max_length) {
+  std::string out;
+  for (char c : s.substr(0, max_length)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) {
+      out += c;
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    }
+  }
+  if (s.size() > max_length) out += "...";
+  return out;
 }
 
 }  // namespace cldyn::tools

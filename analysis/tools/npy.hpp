@@ -32,6 +32,10 @@ Eigen::MatrixXd load_npy(const std::string& path);
 /// load_npy rejects them). Throws std::runtime_error naming the file if it cannot be written.
 void save_npy(const std::string& path, const Eigen::Ref<const Eigen::MatrixXd>& m);
 
+/// `s` with bytes outside printable ASCII written as \xHH, cut to `max_length` characters
+/// (then "..."): for quoting file contents in one-line error messages (NPY and CSV readers).
+std::string printable(std::string_view s, std::size_t max_length = 60);
+
 /// Writes `contents` to `path` so that the file is either absent/old or complete: the bytes go
 /// to a temporary file in the same directory, which is flushed, closed and renamed onto `path`
 /// (rename is atomic within one file system). On failure the temporary file is removed and

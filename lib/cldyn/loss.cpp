@@ -33,6 +33,14 @@ struct InfoNceRows {
   Eigen::VectorXd r, c;    // row and column sums of p (empty unless materialised)
 };
 
+/// The b × N block buffer, kept per thread between calls (about 1 MiB: default_block_rows).
+/// A fresh buffer per call let the allocator hand it back to the system and fault it in again
+/// on the next call: 16 % of the time of α at N = 256 in BM_PairwiseImportanceInfoNCE.
+Eigen::MatrixXd& block_scratch() {
+  thread_local Eigen::MatrixXd work;
+  return work;
+}
+
 InfoNceRows infonce_rows(const Eigen::Ref<const Eigen::MatrixXd>& f,
                          const Eigen::Ref<const Eigen::MatrixXd>& f_prime, double tau, double eps,
                          const char* where, bool materialise = true) {
@@ -48,7 +56,7 @@ InfoNceRows infonce_rows(const Eigen::Ref<const Eigen::MatrixXd>& f,
     out.r.resize(n);
     out.c = Eigen::VectorXd::Zero(n);
   }
-  Eigen::MatrixXd work;
+  Eigen::MatrixXd& work = block_scratch();
   for (Eigen::Index i0 = 0; i0 < n; i0 += b) {
     const Eigen::Index rows = std::min(b, n - i0);
     if (materialise) {
@@ -146,6 +154,81 @@ Eigen::Index InfoNceRowBlocks::default_block_rows(Eigen::Index n) {
   return std::min(b, n);
 }
 
+namespace {
+
+/// A tile is kTile packets of consecutive rows of a block (16 rows with AVX2, 8 with SSE2): the
+/// per-row state of the three passes (h, shift, sums, 1/Z) lives in registers while the tile
+/// sweeps the N columns, so each pass reads an entry once and keeps nothing else in memory.
+constexpr int kTile = 4;
+constexpr Eigen::Index kTileRows = kTile * kPacket;
+
+/// Per-row inputs and results of one tile (padding rows: h = l⁺ = 0).
+struct TileRows {
+  alignas(64) double h[kTileRows];          // ½‖f_i‖²
+  alignas(64) double pos_logit[kTileRows];  // l⁺_i
+  alignas(64) double m[kTileRows];          // shift m_i
+  alignas(64) double s[kTileRows];          // Σ_j e_ij
+};
+
+/// Passes 1 and 2 over one tile: the shifts m and the sums s into `rows`. `g` holds G_I for
+/// the tile's rows (column stride g_stride) and is overwritten with e_ij. `diag0` is the column
+/// of the diagonal entry of the tile's first row; the first `valid` rows are real.
+void tile_passes(double* g, Eigen::Index g_stride, Eigen::Index n, Eigen::Index diag0,
+                 Eigen::Index valid, const double* half_sq, double neg_inv_tau, TileRows& rows) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const Packet p_nit = ei::pset1<Packet>(neg_inv_tau);
+  const Packet p_zero = ei::pset1<Packet>(0.0);
+  const Packet p_lo = ei::pset1<Packet>(kLogMinNormal);
+  Packet h[kTile], m[kTile];
+  for (int k = 0; k < kTile; ++k) {
+    h[k] = ei::pload<Packet>(rows.h + k * kPacket);
+    m[k] = ei::pload<Packet>(rows.pos_logit + k * kPacket);
+  }
+  // l_ij = −max(((−G_ij) + h_i) + h_j, 0)·(1/τ) for the tile's rows of column j; l_ii = −∞.
+  auto logits = [&](const double* col, Eigen::Index j, Packet* l) {
+    const Packet p_hj = ei::pset1<Packet>(half_sq[j]);
+    for (int k = 0; k < kTile; ++k) {
+      const Packet d2 = ei::pmax(
+          ei::padd(ei::padd(ei::pnegate(ei::ploadu<Packet>(col + k * kPacket)), h[k]), p_hj),
+          p_zero);
+      l[k] = ei::pmul(d2, p_nit);
+    }
+    if (j >= diag0 && j < diag0 + valid) {
+      alignas(64) double tmp[kTileRows];
+      for (int k = 0; k < kTile; ++k) ei::pstore(tmp + k * kPacket, l[k]);
+      tmp[j - diag0] = -inf;
+      for (int k = 0; k < kTile; ++k) l[k] = ei::pload<Packet>(tmp + k * kPacket);
+    }
+  };
+
+  // Pass 1: m_i = max(l⁺_i, max_{j≠i} l_ij).
+  for (Eigen::Index j = 0; j < n; ++j) {
+    Packet l[kTile];
+    logits(g + j * g_stride, j, l);
+    for (int k = 0; k < kTile; ++k) m[k] = ei::pmax(m[k], l[k]);
+  }
+  for (int k = 0; k < kTile; ++k) ei::pstore(rows.m + k * kPacket, m[k]);
+
+  // Pass 2: e_ij = exp(l_ij − m_i) (0 below −708, so 0 on the diagonal) into g; s_i = Σ_j e_ij
+  // in the order j = 0…N−1.
+  Packet s[kTile];
+  for (int k = 0; k < kTile; ++k) s[k] = p_zero;
+  for (Eigen::Index j = 0; j < n; ++j) {
+    double* col = g + j * g_stride;
+    Packet l[kTile];
+    logits(col, j, l);
+    for (int k = 0; k < kTile; ++k) {
+      const Packet x = ei::psub(l[k], m[k]);
+      const Packet e = ei::pand(exp_nonpositive(x), ei::pcmp_le(p_lo, x));
+      ei::pstoreu(col + k * kPacket, e);
+      s[k] = ei::padd(s[k], e);
+    }
+  }
+  for (int k = 0; k < kTile; ++k) ei::pstore(rows.s + k * kPacket, s[k]);
+}
+
+}  // namespace
+
 void InfoNceRowBlocks::compute(Eigen::Index i0, Eigen::Index b, Eigen::MatrixXd& work,
                                double* dest, Eigen::Index dest_stride, double* p_pos,
                                double* log_z, double* row_sums, double* col_sums) const {
@@ -158,84 +241,52 @@ void InfoNceRowBlocks::compute(Eigen::Index i0, Eigen::Index b, Eigen::MatrixXd&
     dest = w;
     dest_stride = b;
   }
-  const Eigen::Index bp = b - b % kPacket;  // rows handled by packets; the rest scalar
+  const double neg_inv_tau = -(1.0 / tau_);
+  Eigen::VectorXd inv_z(b);
 
-  // Per-row state: ½‖f_i‖², the shift m_i (initially l⁺_i), Z_i, r_i.
-  Eigen::VectorXd h = half_sq_.segment(i0, b);
-  Eigen::VectorXd m(b), pos_logit(b), pos_term(b);
-  Eigen::VectorXd z = Eigen::VectorXd::Zero(b);  // Σ_j e_ij in pass 2, then Z_i
-  for (Eigen::Index i = 0; i < b; ++i) {
-    pos_logit(i) = eps_ > 0.0 ? log_eps_ - d2_pos_(i0 + i) / tau_ : -inf;
-    m(i) = pos_logit(i);
-  }
-
-  // Pass 1: logits l_ij = −max(((−G_ij) + h_i) + h_j, 0)/τ in place, l_ii = −∞; row maxima.
-  const Packet p_tau = ei::pset1<Packet>(tau_);
-  const Packet p_zero = ei::pset1<Packet>(0.0);
-  for (Eigen::Index j = 0; j < n; ++j) {
-    double* col = w + j * b;
-    const double hj = half_sq_(j);
-    const Packet p_hj = ei::pset1<Packet>(hj);
-    const bool diagonal = j >= i0 && j < i0 + b;
-    for (Eigen::Index i = 0; i < bp; i += kPacket) {
-      Packet d2 = ei::padd(ei::padd(ei::pnegate(ei::ploadu<Packet>(col + i)),
-                                    ei::ploadu<Packet>(h.data() + i)),
-                           p_hj);
-      d2 = ei::pmax(d2, p_zero);
-      const Packet l = ei::pdiv(ei::pnegate(d2), p_tau);
-      ei::pstoreu(col + i, l);
-      if (!diagonal) ei::pstoreu(m.data() + i, ei::pmax(ei::ploadu<Packet>(m.data() + i), l));
+  // Passes 1 and 2 for rows [t, t + valid) of the block, whose G is at g (column stride
+  // g_stride); then Z_i = s_i + e^{l⁺_i − m_i}, r_i = Σ_j α_ij = s_i/Z_i (≤ N ulps from summing
+  // the α_ij), p⁺_i and log Z_i.
+  auto run_tile = [&](double* g, Eigen::Index g_stride, Eigen::Index t, Eigen::Index valid) {
+    TileRows rows;
+    for (Eigen::Index k = 0; k < kTileRows; ++k) {
+      const bool real = k < valid;
+      rows.h[k] = real ? half_sq_(i0 + t + k) : 0.0;
+      rows.pos_logit[k] =
+          !real ? 0.0 : (eps_ > 0.0 ? log_eps_ - d2_pos_(i0 + t + k) / tau_ : -inf);
     }
-    for (Eigen::Index i = bp; i < b; ++i) {
-      const double d2 = std::max((-col[i] + h(i)) + hj, 0.0);
-      col[i] = -d2 / tau_;
-      if (!diagonal) m(i) = std::max(m(i), col[i]);
+    tile_passes(g, g_stride, n, i0 + t, valid, half_sq_.data(), neg_inv_tau, rows);
+    for (Eigen::Index k = 0; k < valid; ++k) {
+      const Eigen::Index i = t + k;
+      const double m = rows.m[k];
+      require(std::isfinite(m), where_, "log-sum-exp shift of row " + std::to_string(i0 + i), m,
+              "finite (every d2/tau of the row overflows)");
+      const double pos_term = eps_ > 0.0 ? std::exp(rows.pos_logit[k] - m) : 0.0;
+      const double z = rows.s[k] + pos_term;
+      inv_z(i) = 1.0 / z;
+      if (row_sums != nullptr) row_sums[i] = rows.s[k] / z;
+      if (p_pos != nullptr) p_pos[i] = pos_term / z;
+      if (log_z != nullptr) log_z[i] = m + std::log(z);
     }
-    if (diagonal) {
-      col[j - i0] = -inf;
-      for (Eigen::Index i = 0; i < b; ++i) m(i) = std::max(m(i), col[i]);
-    }
-  }
-  for (Eigen::Index i = 0; i < b; ++i) {
-    require(std::isfinite(m(i)), where_,
-            "log-sum-exp shift of row " + std::to_string(i0 + i), m(i),
-            "finite (every d2/tau of the row overflows)");
-    pos_term(i) = eps_ > 0.0 ? std::exp(pos_logit(i) - m(i)) : 0.0;
+  };
+  const Eigen::Index full = b - b % kTileRows;
+  for (Eigen::Index t = 0; t < full; t += kTileRows) run_tile(w + t, b, t, kTileRows);
+  if (full < b) {
+    // The last rows: a zero-padded copy, so the same packet code (and the same bits per row).
+    const Eigen::Index valid = b - full;
+    Eigen::MatrixXd tail = Eigen::MatrixXd::Zero(kTileRows, n);
+    tail.topRows(valid) = work.middleRows(full, valid);
+    run_tile(tail.data(), kTileRows, full, valid);
+    work.middleRows(full, valid) = tail.topRows(valid);
   }
 
-  // Pass 2: e_ij = exp(l_ij − m_i) (0 below −708, so 0 on the diagonal); s_i = Σ_j e_ij.
-  const Packet p_lo = ei::pset1<Packet>(kLogMinNormal);
-  for (Eigen::Index j = 0; j < n; ++j) {
-    double* col = w + j * b;
-    for (Eigen::Index i = 0; i < bp; i += kPacket) {
-      const Packet x = ei::psub(ei::ploadu<Packet>(col + i), ei::ploadu<Packet>(m.data() + i));
-      const Packet e = ei::pand(exp_nonpositive(x), ei::pcmp_le(p_lo, x));
-      ei::pstoreu(col + i, e);
-      ei::pstoreu(z.data() + i, ei::padd(ei::ploadu<Packet>(z.data() + i), e));
-    }
-    for (Eigen::Index i = bp; i < b; ++i) {
-      const double x = col[i] - m(i);
-      col[i] = x >= kLogMinNormal ? std::exp(x) : 0.0;
-      z(i) += col[i];
-    }
-  }
-  // Z_i = s_i + e^{l⁺_i − m_i}; r_i = Σ_j α_ij = s_i/Z_i (≤ N ulps from summing the α_ij).
-  Eigen::VectorXd r(b);
-  for (Eigen::Index i = 0; i < b; ++i) {
-    const double s_i = z(i);
-    z(i) = s_i + pos_term(i);
-    r(i) = s_i / z(i);
-    if (p_pos != nullptr) p_pos[i] = pos_term(i) / z(i);
-    if (log_z != nullptr) log_z[i] = m(i) + std::log(z(i));
-  }
-
-  // Pass 3: α_ij = e_ij · (1/Z_i) into dest (one multiplication: ≤ 1 ulp from e_ij / Z_i);
-  // column sums.
-  const Eigen::VectorXd inv_z = z.cwiseInverse();
+  // Pass 3, column by column (contiguous stores): α_ij = e_ij·(1/Z_i) into dest (one
+  // multiplication: ≤ 1 ulp from e_ij/Z_i); column sums.
+  const Eigen::Index bp = b - b % kPacket;
   for (Eigen::Index j = 0; j < n; ++j) {
     const double* col = w + j * b;
     double* out = dest + j * dest_stride;
-    Packet p_col = p_zero;
+    Packet p_col = ei::pset1<Packet>(0.0);
     for (Eigen::Index i = 0; i < bp; i += kPacket) {
       const Packet a = ei::pmul(ei::ploadu<Packet>(col + i), ei::ploadu<Packet>(inv_z.data() + i));
       ei::pstoreu(out + i, a);
@@ -249,8 +300,6 @@ void InfoNceRowBlocks::compute(Eigen::Index i0, Eigen::Index b, Eigen::MatrixXd&
     }
     if (col_sums != nullptr) col_sums[j] += c_j;
   }
-  if (row_sums != nullptr)
-    for (Eigen::Index i = 0; i < b; ++i) row_sums[i] = r(i);
 }
 
 }  // namespace detail
@@ -349,7 +398,7 @@ std::pair<Eigen::MatrixXd, Eigen::MatrixXd> Loss::output_gradient(
   Eigen::VectorXd p_pos(n), r(n), c = Eigen::VectorXd::Zero(n);
   Eigen::MatrixXd alpha_f(n, f.cols());
   Eigen::MatrixXd alpha_t_f = Eigen::MatrixXd::Zero(n, f.cols());
-  Eigen::MatrixXd work;
+  Eigen::MatrixXd& work = block_scratch();
   for (Eigen::Index i0 = 0; i0 < n; i0 += b) {
     const Eigen::Index rows = std::min(b, n - i0);
     blocks.compute(i0, rows, work, nullptr, 0, p_pos.data() + i0, nullptr, r.data() + i0,

@@ -7,13 +7,17 @@
 /// For rows I = [i0, i0+b) the kernel computes G_I = F_I·Fᵀ (one b×N×p product into a b×N
 /// buffer that stays in cache), the distances d²_ij = max(((−G_ij) + ½‖f_i‖²) + ½‖f_j‖², 0)
 /// (the same expression, in the same order, as cldyn::pairwise_squared_distances), the logits
-/// l_ij = −d²_ij/τ (l_ii = −∞) and l⁺_i = log ε − d²_i/τ, the per-row shift
-/// m_i = max(l⁺_i, max_{j≠i} l_ij), and α_ij = e^{l_ij−m_i}/Z_i with
-/// Z_i = e^{l⁺_i−m_i} + Σ_j e^{l_ij−m_i} (summed in the order j = 0…N−1 after the positive term).
-/// The exponentials are vectorised (a Cody–Waite/Taylor exp on SSE2 packets, loss.cpp; Eigen's
-/// pexp elsewhere); a shifted logit below −708 gives exactly 0 (std::exp would give a value
-/// below 3.3e-308 there, possibly subnormal: subnormal α entries carry no information and
-/// slow every later product with α). α_ij is e_ij·(1/Z_i) (≤ 1 ulp from e_ij/Z_i).
+/// l_ij = −d²_ij·(1/τ) (a multiplication, within 1 ulp of −d²_ij/τ; l_ii = −∞) and
+/// l⁺_i = log ε − d²_i/τ, the per-row shift m_i = max(l⁺_i, max_{j≠i} l_ij), and
+/// α_ij = e^{l_ij−m_i}/Z_i with Z_i = e^{l⁺_i−m_i} + Σ_j e^{l_ij−m_i} (summed in the order
+/// j = 0…N−1 after the positive term). The rows are swept in tiles of 4 packets (16 rows with
+/// AVX2) whose shifts and sums stay in registers: pass 1 finds m, pass 2 writes e_ij over G and
+/// sums it, pass 3 scales column by column into the destination. The exponentials are
+/// vectorised (a Cody–Waite/Taylor exp on SSE2 and AVX2 packets, loss.cpp; Eigen's pexp
+/// elsewhere) for every row, so a row's bits do not depend on where it falls in a block; a
+/// shifted logit below −708 gives exactly 0 (std::exp would give a value below 3.3e-308 there,
+/// possibly subnormal: subnormal α entries carry no information and slow every later product
+/// with α). α_ij is e_ij·(1/Z_i) (≤ 1 ulp from e_ij/Z_i).
 ///
 /// Because m_i is one of the logits, e^{l−m} ∈ [0, 1], Z_i ≥ 1 and every α_ij ∈ [0, 1]: the
 /// result is finite, nonnegative and has a zero diagonal by construction, which is why the

@@ -18,6 +18,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -264,6 +265,32 @@ double infonce_rows_check(const PairwiseImportance& alpha, const MatrixXd& f,
   return scale > 0.0 ? worst / scale : worst;
 }
 
+/// α time ÷ time of its N×N×p Gram product (BM_Gemm/Np_pN's operation), the two timed
+/// alternately, untimed by the framework, for at least 0.2 s and 5 pairs: both see the same
+/// machine state, so the ratio is steadier than one of two separate benchmarks (on this KVM
+/// guest their times drift by ±20 % between runs).
+double alpha_over_gram(const Loss& loss, const MatrixXd& f, const MatrixXd& f_prime) {
+  using clock = std::chrono::steady_clock;
+  MatrixXd c(f.rows(), f.rows());
+  std::chrono::duration<double> gram{0}, alpha{0};
+  for (int k = 0; k < 5 || (gram + alpha).count() < 0.2; ++k) {
+    const auto t0 = clock::now();
+    c.noalias() = -f * f.transpose();
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+    const auto t1 = clock::now();
+    {
+      const PairwiseImportance a = loss.pairwise_importance(f, f_prime);
+      benchmark::DoNotOptimize(&a);
+      benchmark::ClobberMemory();
+    }
+    const auto t2 = clock::now();
+    gram += t1 - t0;
+    alpha += t2 - t1;
+  }
+  return alpha / gram;
+}
+
 void BM_PairwiseImportanceInfoNCE(benchmark::State& state) {
   const Index n = state.range(0), p = state.range(1);
   const auto [f, f_prime] = random_outputs(n, p, 20);
@@ -276,6 +303,7 @@ void BM_PairwiseImportanceInfoNCE(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * n * n);
   if (alpha) state.counters["max_rel_err"] = infonce_rows_check(*alpha, f, f_prime);
+  state.counters["alpha_over_gram"] = alpha_over_gram(loss, f, f_prime);
 }
 
 // ---- BM_ContrastiveCovarianceStreamed: C_α[x] for InfoNCE α without forming α ---------------

@@ -4,10 +4,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "cldyn/covariance.hpp"
+#include "cldyn/detail/infonce_blocks.hpp"
 #include "cldyn/loss.hpp"
 #include "cldyn/streaming.hpp"
 #include "support/problems.hpp"
@@ -112,6 +114,46 @@ TEST(InfoNceBlocks, MatchesScalarReferenceTo1e15AtModerateTemperature) {
   const ScalarSoftmax ref = scalar_softmax(o.f, o.f_prime, 0.5, 1.0);
   const InfoNceSoftmax sm = infonce_softmax(o.f, o.f_prime, 0.5, 1.0);
   EXPECT_LE((sm.p - ref.p).cwiseAbs().maxCoeff() / ref.p.cwiseAbs().maxCoeff(), 1e-15);
+}
+
+// A row's bits do not depend on where it falls in a block (first row of a tile, inside one, in
+// the zero-padded tail of a block) once the b×N×p product is exact: with entries that are
+// multiples of 1/2 and |f| ≤ 1.5, p = 3, every Gram entry and squared norm is exact in any
+// summation order, so α, p⁺, log Z and the row sums must agree bitwise for every block size.
+TEST(InfoNceBlocks, RowBitsIndependentOfBlockPosition) {
+  constexpr Eigen::Index n = 45, p = 3;
+  Rng rng(21);
+  Eigen::MatrixXd f(n, p), f_prime(n, p);
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index k = 0; k < p; ++k) {
+      f(i, k) = 0.5 * static_cast<double>(rng.uniform_index(7)) - 1.5;
+      f_prime(i, k) = 0.5 * static_cast<double>(rng.uniform_index(7)) - 1.5;
+    }
+  const detail::InfoNceRowBlocks blocks(f, f_prime, 0.7, 1.0, "test");
+  struct Rows {
+    Eigen::MatrixXd alpha;
+    Eigen::VectorXd p_pos, log_z, r;
+  };
+  auto by_blocks = [&](Eigen::Index b) {
+    Rows out{Eigen::MatrixXd(n, n), Eigen::VectorXd(n), Eigen::VectorXd(n), Eigen::VectorXd(n)};
+    Eigen::VectorXd c = Eigen::VectorXd::Zero(n);
+    Eigen::MatrixXd work;
+    for (Eigen::Index i0 = 0; i0 < n; i0 += b) {
+      const Eigen::Index rows = std::min(b, n - i0);
+      blocks.compute(i0, rows, work, out.alpha.data() + i0, n, out.p_pos.data() + i0,
+                     out.log_z.data() + i0, out.r.data() + i0, c.data());
+    }
+    return out;
+  };
+  const Rows whole = by_blocks(n);  // two tiles of 16 and a 13-row tail (AVX2)
+  EXPECT_TRUE((whole.alpha.array() > 0.0).count() == n * (n - 1));
+  for (const Eigen::Index b : {1, 3, 7, 16, 17, 20, 32}) {
+    const Rows part = by_blocks(b);
+    EXPECT_EQ(part.alpha, whole.alpha) << "block_rows=" << b;
+    EXPECT_EQ(part.p_pos, whole.p_pos) << "block_rows=" << b;
+    EXPECT_EQ(part.log_z, whole.log_z) << "block_rows=" << b;
+    EXPECT_EQ(part.r, whole.r) << "block_rows=" << b;
+  }
 }
 
 TEST(InfoNceBlocks, RejectsRowsWhoseLogitsAllOverflow) {

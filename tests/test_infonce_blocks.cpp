@@ -63,9 +63,10 @@ Outputs random_outputs(Eigen::Index n, Eigen::Index p, double scale, std::uint64
   return o;
 }
 
-// N = 37: one block with an odd row count (the scalar remainder path); N = 1100: ten blocks of
-// 112 rows and one of 92 (default_block_rows(1100) = 112). Scale 1 with τ = 0.5: logits O(1);
-// scale 30 with τ = 1e-3: squared distances ~1e3, logits down to ~ −1e6.
+// N = 37: one block with an odd row count (with AVX2: two tiles of 16 rows and a padded 5-row
+// tail); N = 1100: ten blocks of 112 rows and one of 92 (default_block_rows(1100) = 112). Scale 1
+// with τ = 0.5: logits O(1); scale 30 with τ = 1e-3: squared distances ~1e3, logits down to
+// ~ −1e6.
 TEST(InfoNceBlocks, MatchesScalarReference) {
   for (const Eigen::Index n : {37, 1100}) {
     for (const auto& [scale, tau] : {std::pair{1.0, 0.5}, std::pair{30.0, 1e-3}}) {

@@ -15,6 +15,7 @@
 
 #ifdef CLDYN_HAVE_CHECK
 #include "common/check.hpp"
+#include "support/scratch_dir.hpp"
 #endif
 
 namespace cldyn {
@@ -24,25 +25,13 @@ namespace fs = std::filesystem;
 using testing::AllOf;
 using testing::HasSubstr;
 
-class CheckConfig : public testing::Test {
+class CheckConfig : public test::ScratchDirTest {
  protected:
   void SetUp() override {
 #ifndef CLDYN_HAVE_CHECK
     GTEST_SKIP() << "the check executables are not built (CLDYN_BUILD_EXPERIMENTS=OFF)";
 #endif
-    dir_ =
-        fs::temp_directory_path() / ("cldyn_test_config_" + std::to_string(::getpid()) + "_" +
-                                     testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string p = (dir_ / name).string();
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
+    ScratchDirTest::SetUp();
   }
 
   struct Parsed {
@@ -83,8 +72,6 @@ class CheckConfig : public testing::Test {
     ASSERT_FALSE(p.err.empty());
     EXPECT_EQ(p.err.find('\n'), p.err.size() - 1) << "not one line: " << p.err;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(CheckConfig, ValidConfigIsReadAndTheCommandLineOverridesIt) {

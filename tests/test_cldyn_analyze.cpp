@@ -23,6 +23,7 @@
 #include "csv.hpp"
 #include "npy.hpp"
 #include "support/problems.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace cldyn {
 namespace {
@@ -69,21 +70,12 @@ Eigen::MatrixXd matrix_of(const json& rows) {
   return m;
 }
 
-class CldynAnalyze : public testing::Test {
+class CldynAnalyze : public test::ScratchDirTest {
  protected:
   void SetUp() override {
     if (kBinary == nullptr) GTEST_SKIP() << "cldyn-analyze is not built (CLDYN_BUILD_TOOLS=OFF)";
-    dir_ = fs::temp_directory_path() /
-           ("cldyn_test_analyze_" + std::to_string(::getpid()) + "_" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    ScratchDirTest::SetUp();
   }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string save(const std::string& name, const Eigen::MatrixXd& m) const {
     tools::save_npy(path(name), m);
     return path(name);
@@ -147,8 +139,6 @@ class CldynAnalyze : public testing::Test {
     for (const std::string& n : needles) EXPECT_THAT(r.err, HasSubstr(n));
     EXPECT_FALSE(fs::exists(path("bad.json")));
   }
-
-  fs::path dir_;
 };
 
 /// Checks the JSON of one run against in-process recomputation, finite differences and the

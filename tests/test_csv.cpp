@@ -13,6 +13,7 @@
 
 #include "csv.hpp"
 #include "npy.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace cldyn {
 namespace {
@@ -21,23 +22,8 @@ namespace fs = std::filesystem;
 using testing::AllOf;
 using testing::HasSubstr;
 
-class Csv : public testing::Test {
+class Csv : public test::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ =
-        fs::temp_directory_path() / ("cldyn_test_csv_" + std::to_string(::getpid()) + "_" +
-                                     testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::string write(const std::string& name, const std::string& bytes) const {
-    const std::string p = path(name);
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p;
-  }
   /// what() of the std::runtime_error `load` must throw, or a marker.
   template <class Load>
   static std::string error_of(Load&& load) {
@@ -51,8 +37,6 @@ class Csv : public testing::Test {
   static std::string load_error(const std::string& p) {
     return error_of([&] { tools::load_csv(p); });
   }
-
-  fs::path dir_;
 };
 
 TEST_F(Csv, ReadsNumbersWithHeaderWhitespaceAndCrlf) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "npy.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace cldyn {
 namespace {
@@ -47,23 +48,8 @@ std::string npy_bytes(const std::string& dict, const std::string& data, int majo
   return out + header + data;
 }
 
-class Npy : public testing::Test {
+class Npy : public test::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cldyn_test_npy_" + std::to_string(::getpid()) + "_" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::string write(const std::string& name, const std::string& bytes) const {
-    const std::string p = path(name);
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p;
-  }
   /// what() of the std::runtime_error load_npy must throw, or a marker.
   static std::string load_error(const std::string& p) {
     try {
@@ -73,8 +59,6 @@ class Npy : public testing::Test {
     }
     return "<no exception thrown>";
   }
-
-  fs::path dir_;
 };
 
 TEST_F(Npy, Float64RoundTripIsBitExact) {

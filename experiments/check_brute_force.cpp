@@ -6,16 +6,14 @@
 //
 // Every (activation, K, seed) run trains its own network by sample-based SGD (fresh batch of N
 // samples every step, renormalised weights) with its own random stream; the per-K mean number
-// of recovered patterns gets a Student-t 95% confidence interval over the seeds. As a reported
-// reference, the ascent basins of the exact population landscape (fractions b_l of random starts
-// ending at pattern l's stable point) predict E[recovered | K] = Σ_l 1 − (1 − b_l)^K.
+// of recovered patterns gets a 95% percentile-bootstrap confidence interval over the seeds,
+// which stays inside the count's range [0, L] (see bootstrap_mean_interval in common/check.hpp).
+// As a reported reference, the ascent basins of the exact population landscape (fractions b_l
+// of random starts ending at pattern l's stable point) predict
+// E[recovered | K] = Σ_l 1 − (1 − b_l)^K.
 #include <algorithm>
-#include <boost/math/distributions/students_t.hpp>
 #include <Eigen/Eigenvalues>
 #include <cmath>
-#include <iostream>
-#include <numeric>
-#include <optional>
 #include <vector>
 
 #include "cldyn/analysis/analysis.hpp"
@@ -40,23 +38,6 @@ struct Run {
   double linear_top_cos = 0.0;          // linear: |cos| of the first node with the population top eigenvector
 };
 
-/// Mean and Student-t confidence half-width of `x` (n ≥ 2; half-width 0 for n = 1 or s = 0).
-struct Interval {
-  double mean = 0.0, half_width = 0.0, sd = 0.0;
-};
-Interval t_interval(const std::vector<double>& x, double confidence) {
-  Interval out;
-  const auto n = static_cast<double>(x.size());
-  out.mean = std::accumulate(x.begin(), x.end(), 0.0) / n;
-  if (x.size() < 2) return out;
-  double ss = 0.0;
-  for (double v : x) ss += (v - out.mean) * (v - out.mean);
-  out.sd = std::sqrt(ss / (n - 1.0));
-  const boost::math::students_t dist(n - 1.0);
-  out.half_width = boost::math::quantile(dist, 0.5 + 0.5 * confidence) * out.sd / std::sqrt(n);
-  return out;
-}
-
 std::string join(const std::vector<Eigen::Index>& v) {
   std::string s = "{";
   for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
@@ -70,7 +51,7 @@ int main(int argc, char** argv) {
               "Claim 3: the number of distinct patterns recovered by K independently started "
               "nodes grows with K toward L (ReLU); linear nodes find one direction");
   LatentFlags latent;
-  latent.add_to(check.app());
+  latent.add_to(check);
   std::vector<Eigen::Index> widths = {1, 2, 4, 8, 16, 32};
   // 20 seeds: the expected gain from K = 16 to K = 32 is only ~0.35 patterns (basin reference)
   // with a per-run spread of ~0.5, so with 10 seeds a decrease of the means had a probability of
@@ -90,7 +71,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--distinct-cos", distinct_cos, "|cos| at which two nodes are one direction")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  app.add_option("--confidence", confidence, "Level of the t confidence interval")
+  app.add_option("--confidence", confidence, "Level of the bootstrap confidence interval")
       ->check(CLI::Range(0.5, 0.9999))->capture_default_str();
   app.add_option("--basin-starts", basin_starts, "Population ascent starts of the reported basin prediction")
       ->check(CLI::Range(1, 1000000))->capture_default_str();
@@ -118,6 +99,8 @@ int main(int argc, char** argv) {
   check.params()["distinct_cos"] = distinct_cos;
   check.params()["confidence"] = confidence;
   check.params()["basin_starts"] = basin_starts;
+  // parse() has validated the latent flags (LatentFlags::validate), so the model builds.
+  const data::LatentModel model = latent.model(data::LatentMode::mixture, check.seed());
   check.begin();
 
   std::vector<Run> runs;
@@ -138,30 +121,20 @@ int main(int argc, char** argv) {
   options.normalization = Normalization::renormalize;
   options.tolerance = 0.0;  // fresh batches: no convergence test, the full budget is used
 
-  std::optional<data::LatentModel> model_storage;  // built inside the try: bad flags throw
+  // Reported reference: population ascent basins of the ReLU landscape.
   std::vector<double> basin(static_cast<std::size_t>(latent.L), 0.0);
-  Eigen::VectorXd linear_top;  // linear population fixed point: top eigenvector of V[x0]
-  Eigen::Index basin_converged = 0;
-  try {
-    const data::LatentModel& model = model_storage.emplace(latent.model(data::LatentMode::mixture, check.seed()));
-    // Reported reference: population ascent basins of the ReLU landscape.
-    const analysis::PopulationLandscape land(analysis::DiscretePopulation::from_model(model), Activation::relu());
-    const analysis::FixedPointSearch search = analysis::enumerate_fixed_points(land, basin_starts, check.seed());
-    basin_converged = search.converged;
-    // Linear: A_pop = V[x0] is constant; its top eigenvector is the one population fixed point.
-    const analysis::PopulationLandscape lin(analysis::DiscretePopulation::from_model(model), Activation::linear());
-    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(lin.gated_covariance(Eigen::VectorXd::Ones(model.dim())));
-    linear_top = eig.eigenvectors().col(model.dim() - 1);
-    for (const auto& fp : search.points) {
-      const PatternMatch m = best_pattern(model.patterns(), fp.w, false);
-      if (m.cosine >= cos_threshold)
-        basin[static_cast<std::size_t>(m.index)] += static_cast<double>(fp.basin_count) / static_cast<double>(basin_starts);
-    }
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "check_brute_force: error: " << e.what() << "\n";
-    return 2;
+  const analysis::PopulationLandscape land(analysis::DiscretePopulation::from_model(model), Activation::relu());
+  const analysis::FixedPointSearch search = analysis::enumerate_fixed_points(land, basin_starts, check.seed());
+  const Eigen::Index basin_converged = search.converged;
+  for (const auto& fp : search.points) {
+    const PatternMatch m = best_pattern(model.patterns(), fp.w, false);
+    if (m.cosine >= cos_threshold)
+      basin[static_cast<std::size_t>(m.index)] += static_cast<double>(fp.basin_count) / static_cast<double>(basin_starts);
   }
-  const data::LatentModel& model = *model_storage;
+  // Linear: A_pop = V[x0] is constant; its top eigenvector is the one population fixed point.
+  const analysis::PopulationLandscape lin(analysis::DiscretePopulation::from_model(model), Activation::linear());
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(lin.gated_covariance(Eigen::VectorXd::Ones(model.dim())));
+  const Eigen::VectorXd linear_top = eig.eigenvectors().col(model.dim() - 1);
 
   const Rng root(check.seed());
   const BatchSampler sampler = [&model, n](Rng& rng) { return model.sample(n, rng); };
@@ -191,10 +164,11 @@ int main(int argc, char** argv) {
     progress.tick(++done);
   }
 
-  // Per (activation, K): counts over seeds, t interval.
+  // Per (activation, K): counts over seeds, bootstrap interval (stream 31 of the seed, one
+  // substream per (activation, K): independent of the training streams and of the thread count).
   const std::string ci_name = fixed(100.0 * confidence, 0) + "% CI";
   const std::size_t nk = widths.size();
-  std::vector<std::vector<Interval>> stats(activations.size(), std::vector<Interval>(nk));
+  std::vector<std::vector<MeanInterval>> stats(activations.size(), std::vector<MeanInterval>(nk));
   std::vector<std::vector<long>> totals(activations.size(), std::vector<long>(nk, 0));
   std::vector<double> predicted(nk, 0.0), directions(nk, 0.0);  // basin reference; linear directions
   for (std::size_t ki = 0; ki < nk; ++ki)
@@ -213,7 +187,7 @@ int main(int argc, char** argv) {
           totals[a][ki] += static_cast<long>(r.recovered.size());
           if (activations[a].kind() == Activation::Kind::linear) directions[ki] += static_cast<double>(r.distinct) / static_cast<double>(seeds);
         }
-      stats[a][ki] = t_interval(x, confidence);
+      stats[a][ki] = bootstrap_mean_interval(x, confidence, Rng(check.seed(), 31).substream(a * nk + ki));
     }
   }
   for (const Run& r : runs) {
@@ -253,7 +227,8 @@ int main(int argc, char** argv) {
   // Table: mean recovered patterns with the t interval, per K.
   check.report("Method: per K, mean over " + std::to_string(seeds) + " seeds of the number of distinct patterns "
                "recovered (some node with cos >= " + fixed(cos_threshold, 2) + "; |cos| for linear), " + ci_name +
-               " = mean +- t_{" + shortest(0.5 + 0.5 * confidence) + ", n-1} * s / sqrt(n) (Student t, Boost.Math).");
+               " = percentile bootstrap over the seeds (" + std::to_string(kBootstrapResamples) +
+               " resamples; inside [0, L] by construction).");
   std::string basin_line = "population ReLU ascent basins (" + std::to_string(basin_converged) + "/" +
                            std::to_string(basin_starts) + " starts converged), fraction per pattern:";
   for (double b : basin) basin_line += " " + fixed(b, 3);
@@ -261,22 +236,26 @@ int main(int argc, char** argv) {
   check.report("   K | ReLU mean  " + ci_name + "          | basin ref | linear mean  " + ci_name);
   nlohmann::json table = nlohmann::json::array();
   std::vector<std::vector<std::string>> csv;
+  double y_top = static_cast<double>(latent.L);  // the figure's y range: L and every plotted value
   for (std::size_t ki = 0; ki < nk; ++ki) {
-    const Interval& re = stats[0][ki];
-    const Interval& li = stats[1][ki];
+    const MeanInterval& re = stats[0][ki];
+    const MeanInterval& li = stats[1][ki];
     char buf[200];
     std::snprintf(buf, sizeof buf, "%4ld | %5.2f  [%5.2f, %5.2f]        | %5.2f     | %5.2f  [%5.2f, %5.2f]",
-                  static_cast<long>(widths[ki]), re.mean, re.mean - re.half_width, re.mean + re.half_width,
-                  predicted[ki], li.mean, li.mean - li.half_width, li.mean + li.half_width);
+                  static_cast<long>(widths[ki]), re.mean, re.low, re.high, predicted[ki], li.mean, li.low, li.high);
     check.report(buf);
-    table.push_back({{"K", widths[ki]}, {"relu_mean", re.mean}, {"relu_sd", re.sd}, {"relu_half_width", re.half_width},
-                     {"linear_mean", li.mean}, {"linear_sd", li.sd}, {"linear_half_width", li.half_width},
-                     {"basin_prediction", predicted[ki]}});
-    csv.push_back({std::to_string(widths[ki]), fixed(re.mean, 6), fixed(re.half_width, 6), fixed(li.mean, 6),
-                   fixed(li.half_width, 6), fixed(predicted[ki], 6), fixed(directions[ki], 6)});
+    table.push_back({{"K", widths[ki]}, {"relu_mean", re.mean}, {"relu_sd", re.sd}, {"relu_ci_low", re.low},
+                     {"relu_ci_high", re.high}, {"linear_mean", li.mean}, {"linear_sd", li.sd},
+                     {"linear_ci_low", li.low}, {"linear_ci_high", li.high}, {"basin_prediction", predicted[ki]}});
+    csv.push_back({std::to_string(widths[ki]), fixed(re.mean, 6), fixed(re.low, 6), fixed(re.high, 6),
+                   fixed(li.mean, 6), fixed(li.low, 6), fixed(li.high, 6), fixed(predicted[ki], 6),
+                   fixed(directions[ki], 6)});
+    y_top = std::max({y_top, re.high, li.high, predicted[ki], directions[ki]});
   }
   check.series()["table"] = table;
-  check.series()["interval_method"] = "Student t: mean +- t_{(1+confidence)/2, n-1} * sd / sqrt(n), n = seeds";
+  check.series()["interval_method"] =
+      "percentile bootstrap over seeds: the (1-confidence)/2 and (1+confidence)/2 quantiles of the means of " +
+      std::to_string(kBootstrapResamples) + " resamples drawn with replacement";
   std::string best_line;
   for (std::size_t l = 0; l < linear_best.size(); ++l)
     if (linear_best[l] > 0) best_line += " u" + std::to_string(l) + " x" + std::to_string(linear_best[l]);
@@ -289,17 +268,24 @@ int main(int argc, char** argv) {
                std::to_string(relu_nodes_near) + "/" + std::to_string(relu_nodes));
   {
     const std::string note = check.write_figure(
-        "brute_force_recovery", {"K", "ReLU", "ReLU_ci", "linear", "linear_ci", "basin_reference", "linear_directions"}, csv,
+        "brute_force_recovery",
+        {"K", "ReLU", "ReLU_ci_low", "ReLU_ci_high", "linear", "linear_ci_low", "linear_ci_high", "basin_reference",
+         "linear_directions"},
+        csv,
         "set title 'Mixture model (L = " + std::to_string(latent.L) + "): distinct patterns recovered by K nodes, mean and " +
-            ci_name + " over " + std::to_string(seeds) + " seeds'\n"
+            ci_name + " over " + counted(seeds, "seed") + "'\n"
             "set xlabel 'K (nodes, log scale)'\nset ylabel 'patterns recovered (cos >= " + fixed(cos_threshold, 2) + ")'\n"
-            "set logscale x 2\nset xrange [0.8:" + std::to_string(2 * widths.back()) + "]\n"
-            // Headroom above the line at L for the five-entry key (it sat on that line before).
-            "set yrange [-0.2:" + fixed(static_cast<double>(latent.L) * 1.5, 1) + "]\nset key top left box opaque\nset grid\n"
-            "plot 'brute_force_recovery.csv' using 1:2:3 with yerrorlines lw 2 pt 7 title 'ReLU', "
-            "'' using 1:4:5 with yerrorlines lw 2 pt 5 title 'linear', "
-            "'' using 1:6 with lines dt 2 lw 1 title 'ReLU basin reference', "
-            "'' using 1:7 with linespoints dt 4 pt 4 title 'linear: distinct directions (mean)', " +
+            // Both axes end just past the data: x a quarter (log scale) beyond the smallest and
+            // largest K, y just above L or the largest plotted value; the key sits above the
+            // plot, so it needs no headroom (a fixed 2·K_max and 1.5·L left empty space before).
+            "set logscale x 2\nset xrange [" + shortest(static_cast<double>(widths.front()) / 1.25) + ":" +
+            shortest(static_cast<double>(widths.back()) * 1.25) + "]\n"
+            "set yrange [-0.2:" + fixed(y_top + 0.3, 1) + "]\n" + (y_top <= 12.0 ? "set ytics 1\n" : "") +
+            "set key above box\nset grid\n"
+            "plot 'brute_force_recovery.csv' using 1:2:3:4 with yerrorlines lw 2 pt 7 title 'ReLU', "
+            "'' using 1:5:6:7 with yerrorlines lw 2 pt 5 title 'linear', "
+            "'' using 1:8 with lines dt 2 lw 1 title 'ReLU basin reference', "
+            "'' using 1:9 with linespoints dt 4 pt 4 title 'linear: distinct directions (mean)', " +
             std::to_string(latent.L) + " with lines lc rgb 'gray40' dt 2 lw 1.5 title 'L = " + std::to_string(latent.L) + "'");
     if (!note.empty()) check.report(note);
   }
@@ -316,7 +302,7 @@ int main(int argc, char** argv) {
                                           join(widths),
                    "nondecreasing", relu_means, "exact (no decrease)", nondecreasing});
   if (widths.back() >= latent.L) {
-    const Interval& top = stats[0][nk - 1];
+    const MeanInterval& top = stats[0][nk - 1];
     // "Toward L" (theory §7: "reaches L"). A pattern whose population basin is a fraction b of
     // the sphere is missed by K independent starts with probability (1 − b)^K; the smallest
     // basin of the default model is ~5% (p = 0.1), so at K = 32 a run misses it with
@@ -327,7 +313,7 @@ int main(int argc, char** argv) {
     check.add_claim({"3-relu-reaches-L", "ReLU: at the largest K = " + std::to_string(widths.back()) +
                                              " the mean recovery reaches L = " + std::to_string(latent.L),
                      std::to_string(latent.L), fixed(top.mean, 2) + " (" + ci_name + " [" +
-                         fixed(top.mean - top.half_width, 2) + ", " + fixed(top.mean + top.half_width, 2) + "])",
+                         fixed(top.low, 2) + ", " + fixed(top.high, 2) + "])",
                      ">= L - 0.5", top.mean >= need});
   } else {
     check.report("3-relu-reaches-L not asserted: the largest K = " + std::to_string(widths.back()) + " < L = " +
@@ -337,7 +323,7 @@ int main(int argc, char** argv) {
                                        fixed(distinct_cos, 2) + ")",
                    std::to_string(linear_runs) + "/" + std::to_string(linear_runs) + " runs",
                    std::to_string(linear_one) + "/" + std::to_string(linear_runs) + " (max " +
-                       std::to_string(linear_max_distinct) + " directions)",
+                       counted(linear_max_distinct, "direction") + ")",
                    "exact", linear_one == linear_runs && linear_runs > 0});
   return check.finish();
 }

@@ -94,8 +94,7 @@ int main(int argc, char** argv) {
     model_storage.emplace(mo, check.seed());
     act_storage.emplace(Activation::parse(activation));
   } catch (const std::invalid_argument& e) {
-    std::cerr << "check_global_modulation: error: " << e.what() << "\n";
-    return 2;
+    return check.usage_error(e.what());
   }
   const data::ClassModel& model = *model_storage;
   const Activation act = *act_storage;
@@ -227,8 +226,8 @@ int main(int argc, char** argv) {
   const double fu = static_cast<double>(learned_u) / static_cast<double>(total);
   const double fv = static_cast<double>(learned_v) / static_cast<double>(total);
   const std::string ci = fixed(100.0 * confidence, 0) + "% CI";
-  check.report("(b) " + std::to_string(seeds) + " runs x " + std::to_string(fields) + " RFs = " + std::to_string(total) +
-               " filters; learned u_k (cos >= " + fixed(cos_threshold, 2) + "): " + std::to_string(learned_u) + " = " +
+  check.report("(b) " + counted(seeds, "run") + " x " + counted(fields, "RF") + " = " + counted(total, "filter") +
+               "; learned u_k (cos >= " + fixed(cos_threshold, 2) + "): " + std::to_string(learned_u) + " = " +
                fixed(fu, 3) + " (" + ci + " [" + fixed(iu.low, 3) + ", " + fixed(iu.high, 3) + "]); learned v_k: " +
                std::to_string(learned_v) + " = " + fixed(fv, 3) + " (" + ci + " [" + fixed(iv.low, 3) + ", " +
                fixed(iv.high, 3) + "]); margin " + fixed(fu - fv, 3) + " (Clopper-Pearson, Boost.Math)");

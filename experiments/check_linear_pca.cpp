@@ -145,8 +145,12 @@ int main(int argc, char** argv) {
   // Figure: |cos(w_k, top eigenvector)| vs step for the nodes of the widest run (≤ 8 tracked).
   {
     const Run& r = runs.back();
+    const std::size_t tracked = r.cos_history.empty() ? 0 : r.cos_history[0].size();
+    // "all K = 4 nodes" when every node is drawn, "first 8 of K = 32 nodes" otherwise.
+    const std::string nodes = (static_cast<Eigen::Index>(tracked) == r.k ? "all " : "first " + std::to_string(tracked) + " of ") +
+                              "K = " + std::to_string(r.k) + (r.k == 1 ? " node" : " nodes");
     std::vector<std::string> header = {"step"};
-    for (std::size_t j = 0; j < (r.cos_history.empty() ? 0 : r.cos_history[0].size()); ++j)
+    for (std::size_t j = 0; j < tracked; ++j)
       header.push_back("node " + std::to_string(j));
     std::vector<std::vector<std::string>> rows;
     for (std::size_t s = 0; s < r.cos_history.size(); ++s) {
@@ -156,8 +160,8 @@ int main(int argc, char** argv) {
     }
     const std::string note = check.write_figure(
         "linear_pca_convergence", header, rows,
-        "set title 'Linear nodes, quadratic loss: alignment with the top eigenvector of C_alpha[x] (first 8 of K = " +
-            std::to_string(r.k) + ")'\nset xlabel 'step'\nset ylabel '|cos(w_k, v_1)|'\n"
+        "set title 'Linear nodes, quadratic loss: alignment with the top eigenvector of C_alpha[x] (" + nodes +
+            ")'\nset xlabel 'step'\nset ylabel '|cos(w_k, v_1)|'\n"
             "set yrange [0:1.05]\nset key bottom right\nset grid\n"
             "plot for [i=2:" + std::to_string(header.size()) + "] 'linear_pca_convergence.csv' using 1:i with lines lw 2");
     if (!note.empty()) check.report(note);
@@ -183,7 +187,7 @@ int main(int argc, char** argv) {
     }
     const auto clusters = analysis::distinct_directions(r.weights, distinct);
     std::string line = "InfoNCE tau=" + shortest(taus[t]) + ", K=4: " + std::string(to_string(r.result.status)) +
-                       " after " + std::to_string(r.result.steps) + " steps; eig(C_alpha*[x]) top4 =";
+                       " after " + counted(r.result.steps, "step") + "; eig(C_alpha*[x]) top4 =";
     for (Eigen::Index i = 0; i < e.values.size(); ++i) line += " " + sci(e.values(i), 4);
     line += "; Rayleigh =";
     for (double v : rayleigh) line += " " + sci(v, 4);
@@ -199,7 +203,7 @@ int main(int argc, char** argv) {
   }
   check.series()["infonce_reported"] = nce;
 
-  const std::string runs_text = std::to_string(runs.size()) + " runs";
+  const std::string runs_text = counted(static_cast<long long>(runs.size()), "run");
   check.add_claim({"1-conv", "every quadratic-loss run converges (residual <= " + sci(tolerance, 1) + ")",
                    std::to_string(runs.size()) + "/" + std::to_string(runs.size()),
                    std::to_string(converged) + "/" + std::to_string(runs.size()), "all",

@@ -16,9 +16,7 @@
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
-#include <iostream>
 #include <limits>
-#include <optional>
 #include <vector>
 
 #include "cldyn/analysis/analysis.hpp"
@@ -116,7 +114,7 @@ int main(int argc, char** argv) {
               "Claim 5: every direction reached by SGD training matches a predicted stable "
               "population fixed point; none ends at a predicted saddle");
   LatentFlags latent;
-  latent.add_to(check.app());
+  latent.add_to(check);
   // lr 1, 1500 steps: nodes settle within ~300 steps; the remaining SGD jitter around the fixed
   // point leaves cos ~0.998 (ReLU) and ~0.997 (linear, whose eigengap is smaller), measured.
   Eigen::Index k_relu = 32, k_linear = 8, n = 128, steps = 1500, starts = 60;
@@ -163,32 +161,27 @@ int main(int argc, char** argv) {
                                "the reported InfoNCE run on N = " + std::to_string(n) + " samples");
       rc >= 0)
     return rc;
+  // parse() has validated the latent flags (LatentFlags::validate), so the model builds.
+  const data::LatentModel model = latent.model(data::LatentMode::mixture, check.seed());
   check.begin();
 
-  std::vector<Predicted> pred_relu, pred_linear;
-  std::optional<data::LatentModel> model_storage;  // built inside the try: bad flags throw
+  const auto pop = analysis::DiscretePopulation::from_model(model);
+  const std::vector<Predicted> pred_relu =
+      predict(analysis::PopulationLandscape(pop, Activation::relu()), starts, check.seed(), fpo, model.patterns());
+  const std::vector<Predicted> pred_linear =
+      predict(analysis::PopulationLandscape(pop, Activation::linear()), starts, check.seed(), fpo, model.patterns());
   std::vector<Trained> runs(3);
-  try {
-    const data::LatentModel& model = model_storage.emplace(latent.model(data::LatentMode::mixture, check.seed()));
-    const auto pop = analysis::DiscretePopulation::from_model(model);
-    pred_relu = predict(analysis::PopulationLandscape(pop, Activation::relu()), starts, check.seed(), fpo, model.patterns());
-    pred_linear = predict(analysis::PopulationLandscape(pop, Activation::linear()), starts, check.seed(), fpo, model.patterns());
-    runs[0].name = "relu/quadratic";
-    runs[0].k = k_relu;
-    runs[0].lr = lr;
-    runs[1].name = "linear/quadratic";
-    runs[1].activation = Activation::linear();
-    runs[1].k = k_linear;
-    runs[1].lr = lr;
-    runs[2].name = "relu/infonce";
-    runs[2].loss = Loss::infonce(tau, 1.0);
-    runs[2].k = k_relu;
-    runs[2].lr = nce_lr;
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "check_prediction_vs_training: error: " << e.what() << "\n";
-    return 2;
-  }
-  const data::LatentModel& model = *model_storage;
+  runs[0].name = "relu/quadratic";
+  runs[0].k = k_relu;
+  runs[0].lr = lr;
+  runs[1].name = "linear/quadratic";
+  runs[1].activation = Activation::linear();
+  runs[1].k = k_linear;
+  runs[1].lr = lr;
+  runs[2].name = "relu/infonce";
+  runs[2].loss = Loss::infonce(tau, 1.0);
+  runs[2].k = k_relu;
+  runs[2].lr = nce_lr;
 
   // Training: one network per run, each with its own stream (run i: substream i), so the
   // result does not depend on the thread count.

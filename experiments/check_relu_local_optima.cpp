@@ -4,7 +4,6 @@
 // is run too and reported. Every fixed point found (vector, basin count, best pattern and
 // cosine, tangent Hessian eigenvalues, verdict) goes to the JSON series.
 #include <algorithm>
-#include <iostream>
 #include <vector>
 
 #include "cldyn/analysis/analysis.hpp"
@@ -52,7 +51,7 @@ int main(int argc, char** argv) {
               "Claim 2: ReLU has a stable population fixed point near every pattern of the "
               "mixture model; linear has one");
   LatentFlags latent;
-  latent.add_to(check.app());
+  latent.add_to(check);
   Eigen::Index starts = 60;
   double cos_threshold = 0.95;
   analysis::FixedPointOptions fpo;
@@ -68,19 +67,15 @@ int main(int argc, char** argv) {
   check.params()["cos_threshold"] = cos_threshold;
   check.params()["fixed_point"] = {{"step", fpo.step}, {"tolerance", fpo.tolerance},
                                    {"max_iterations", fpo.max_iterations}, {"dedup_cosine", fpo.dedup_cosine}};
+  // parse() has validated the latent flags (LatentFlags::validate), so the models build.
+  const std::vector<data::LatentModel> models = {latent.model(data::LatentMode::mixture, check.seed()),
+                                                 latent.model(data::LatentMode::summation, check.seed())};
   check.begin();
 
   std::vector<Landscape> runs;
-  try {
-    for (const auto mode : {data::LatentMode::mixture, data::LatentMode::summation}) {
-      const data::LatentModel model = latent.model(mode, check.seed());
-      for (const Activation& act : {Activation::relu(), Activation::linear()})
-        runs.push_back(explore(model, act, starts, check.seed(), cos_threshold, fpo));
-    }
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "check_relu_local_optima: error: " << e.what() << "\n";
-    return 2;
-  }
+  for (const data::LatentModel& model : models)
+    for (const Activation& act : {Activation::relu(), Activation::linear()})
+      runs.push_back(explore(model, act, starts, check.seed(), cos_threshold, fpo));
 
   nlohmann::json series = nlohmann::json::array();
   std::vector<std::vector<std::string>> csv;
@@ -88,7 +83,7 @@ int main(int argc, char** argv) {
     nlohmann::json points = nlohmann::json::array();
     std::string line = r.mode + " / " + r.activation + ": " + std::to_string(r.search.converged) + "/" +
                        std::to_string(r.search.starts) + " starts converged to " +
-                       std::to_string(r.search.points.size()) + " fixed points (" +
+                       counted(static_cast<long long>(r.search.points.size()), "fixed point") + " (" +
                        std::to_string(r.stable) + " stable):";
     for (std::size_t i = 0; i < r.search.points.size(); ++i) {
       points.push_back(fixed_point_json(r.search.points[i], r.stability[i], r.match[i]));
@@ -111,8 +106,8 @@ int main(int argc, char** argv) {
       if (row[0].rfind("mixture/", 0) == 0) rows.push_back(row);
     const std::string note = check.write_figure(
         "relu_local_optima_basins", {"landscape", "point", "best_pattern", "cosine", "basin", "verdict"}, rows,
-        "set title 'Mixture model, population fixed points: basin sizes (" + std::to_string(starts) +
-            " random starts)'\nset ylabel 'starts converging here'\nset xlabel 'fixed point (label: best pattern, cosine)'\n"
+        "set title 'Mixture model, population fixed points: basin sizes (" + counted(starts, "random start") +
+            ")'\nset ylabel 'starts converging here'\nset xlabel 'fixed point (label: best pattern, cosine)'\n"
             "set style fill solid 0.6\nset boxwidth 0.7\nset yrange [0:*]\nset offsets 0, 0, graph 0.12, 0\n"
             "set xrange [-0.6:" + fixed(static_cast<double>(rows.size()) - 0.4, 1) + "]\n"
             "set key top left\nset grid y\nset xtics rotate by -30\n"

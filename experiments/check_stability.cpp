@@ -7,7 +7,6 @@
 // must equal the eigen-criterion "λ* = λ_max(A(w*)) and simple".
 #include <algorithm>
 #include <cmath>
-#include <iostream>
 #include <limits>
 #include <vector>
 
@@ -71,7 +70,7 @@ int main(int argc, char** argv) {
               "Stability at every fixed point: analytic vs finite-difference Hessian, and the "
               "verdict confirmed by perturbing and re-running the dynamics");
   LatentFlags latent;
-  latent.add_to(check.app());
+  latent.add_to(check);
   Eigen::Index starts = 40, n_sample = 500;
   double delta = 0.05;
   analysis::FixedPointOptions fpo;
@@ -89,24 +88,26 @@ int main(int argc, char** argv) {
   check.params()["delta"] = delta;
   check.params()["n_sample"] = n_sample;
   check.params()["fixed_point"] = {{"step", fpo.step}, {"tolerance", fpo.tolerance}, {"dedup_cosine", fpo.dedup_cosine}};
+  // parse() has validated the latent flags (LatentFlags::validate), so the models build.
+  const std::vector<data::LatentModel> models = {latent.model(data::LatentMode::mixture, check.seed()),
+                                                 latent.model(data::LatentMode::summation, check.seed())};
   check.begin();
 
   std::vector<Critical> all;
   std::vector<Critical> sample;
   Eigen::Index sample_search_converged = 0;
   double sample_stalled_residual = 0.0;
-  try {
-    for (const auto mode : {data::LatentMode::mixture, data::LatentMode::summation}) {
-      const data::LatentModel model = latent.model(mode, check.seed());
+  {
+    for (const data::LatentModel& model : models) {
       const auto pop = analysis::DiscretePopulation::from_model(model);
       for (const Activation& act : {Activation::relu(), Activation::linear()}) {
         const analysis::PopulationLandscape land(pop, act);
-        auto cps = critical_points(std::string("population/") + data::to_string(mode) + "/" + act.name(), land,
-                                   starts, check.seed(), delta, fpo);
+        auto cps = critical_points(std::string("population/") + data::to_string(model.mode()) + "/" + act.name(),
+                                   land, starts, check.seed(), delta, fpo);
         all.insert(all.end(), cps.begin(), cps.end());
       }
     }
-    const data::LatentModel model = latent.model(data::LatentMode::mixture, check.seed());
+    const data::LatentModel& model = models[0];  // mixture
     Rng data_rng(check.seed(), 11);
     const analysis::SampleLandscape land(model.sample(n_sample, data_rng), Activation::relu(), Loss::quadratic());
     sample = critical_points("sample/mixture/relu", land, starts, check.seed(), delta, fpo);
@@ -123,9 +124,6 @@ int main(int argc, char** argv) {
       std::nth_element(stalled.begin(), stalled.begin() + static_cast<long>(stalled.size() / 2), stalled.end());
       sample_stalled_residual = stalled[stalled.size() / 2];
     }
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "check_stability: error: " << e.what() << "\n";
-    return 2;
   }
 
   double fd_worst = 0.0;

@@ -91,11 +91,10 @@ int main(int argc, char** argv) {
   // Refuse sizes that cannot fit before allocating anything of that size.
   if (const int rc = check.require_memory(check.max_threads() * infonce_batch_bytes(n),
                                           "InfoNCE on N = " + std::to_string(n) + " samples in " +
-                                              std::to_string(check.max_threads()) + " threads");
+                                              counted(check.max_threads(), "thread"));
       rc >= 0)
     return rc;
-  check.begin();
-
+  // The model of the training runs; L > d = K·d_k is refused here, before anything is printed.
   std::optional<data::LatentModel> model_storage;
   try {
     data::LatentModelOptions o;
@@ -104,10 +103,10 @@ int main(int argc, char** argv) {
     o.sigma = sigma;
     model_storage.emplace(o, check.seed());
   } catch (const std::invalid_argument& e) {
-    std::cerr << "check_two_layer_colinear: error: " << e.what() << "\n";
-    return 2;
+    return check.usage_error(e.what());
   }
   const data::LatentModel& model = *model_storage;
+  check.begin();
   const Rng root(check.seed());
 
   // ---- (a) gradients --------------------------------------------------------------------------
@@ -232,8 +231,8 @@ int main(int argc, char** argv) {
     }
   }
   check.series()["trained_fields"] = train_series;
-  check.report("(b) after training (" + std::to_string(train_seeds) + " seeds x " + std::to_string(fields) +
-               " RFs, " + std::to_string(steps) + " steps): per (activation, p) mean [min, max] over RFs");
+  check.report("(b) after training (" + counted(train_seeds, "seed") + " x " + counted(fields, "RF") + ", " +
+               counted(steps, "step") + "): per (activation, p) mean [min, max] over RFs");
   check.report("  activation | p | mean pairwise |cos|          | effective rank (max " + std::to_string(std::min(field_size, nodes)) + ")");
   for (const auto& [key, s] : summary) {
     char buf[200];

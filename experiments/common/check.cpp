@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "cldyn/activation.hpp"
+#include "cldyn/validate.hpp"
 #include "cldyn/version.hpp"
 
 namespace cldyn::experiments {
@@ -94,7 +95,25 @@ int Check::require_memory(double bytes, const std::string& what) const {
   return 2;
 }
 
+void Check::add_validation(std::function<void()> validation) {
+  validations_.push_back(std::move(validation));
+}
+
+int Check::usage_error(std::string what) const {
+  std::replace(what.begin(), what.end(), '\n', ' ');
+  std::cerr << program_ << ": error: " << what << " (see --help)\n";
+  return 2;
+}
+
 int Check::parse(int argc, char** argv) {
+  // List options take "a,b", "a b" and "a, b" alike (CLI11 splits each argument at the
+  // delimiter and also takes several arguments). Values that contain a comma cannot occur in
+  // any list option of the checks (numbers, activation names, on|off).
+  for (CLI::Option* option : app_.get_options()) {
+    if (option->get_items_expected_max() <= 1 || option == app_.get_config_ptr()) continue;
+    option->delimiter(',');
+    option->description(option->get_description() + " (list: a,b or a b)");
+  }
   try {
     app_.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -121,6 +140,13 @@ int Check::parse(int argc, char** argv) {
     if (!config_file.empty()) std::cerr << " (config file '" << config_file << "')";
     std::cerr << " (see --help)\n";
     return 2;
+  }
+  for (const auto& validation : validations_) {
+    try {
+      validation();
+    } catch (const std::invalid_argument& e) {
+      return usage_error(e.what());
+    }
   }
   if (threads_ > 0) omp_set_num_threads(threads_);
   start_ = std::chrono::steady_clock::now();
@@ -302,6 +328,34 @@ CLI::Validator activation_name() {
         return std::string();
       },
       "linear|relu|leaky:GAMMA");
+}
+
+MeanInterval bootstrap_mean_interval(const std::vector<double>& x, double confidence, Rng rng) {
+  constexpr const char* where = "bootstrap_mean_interval";
+  require(!x.empty(), where, "number of values", x.size(), ">= 1");
+  require(confidence > 0.0 && confidence < 1.0, where, "confidence", confidence, "0 < confidence < 1");
+  MeanInterval out;
+  const auto n = static_cast<double>(x.size());
+  for (double v : x) out.mean += v;
+  out.mean /= n;
+  double ss = 0.0;
+  for (double v : x) ss += (v - out.mean) * (v - out.mean);
+  out.sd = x.size() > 1 ? std::sqrt(ss / (n - 1.0)) : 0.0;
+  std::vector<double> means(kBootstrapResamples);
+  for (double& m : means) {
+    double sum = 0.0;
+    for (std::size_t i = 0; i < x.size(); ++i) sum += x[rng.uniform_index(x.size())];
+    m = sum / n;
+  }
+  std::sort(means.begin(), means.end());
+  const auto tail = static_cast<std::size_t>(std::floor(0.5 * (1.0 - confidence) * kBootstrapResamples));
+  out.low = means[tail];
+  out.high = means[means.size() - 1 - tail];
+  return out;
+}
+
+std::string counted(long long n, const std::string& singular, const std::string& plural) {
+  return std::to_string(n) + " " + (n == 1 ? singular : plural.empty() ? singular + "s" : plural);
 }
 
 std::string sci(double v, int digits) {

@@ -1,10 +1,14 @@
 #include "common/latent.hpp"
 
+#include <cmath>
+#include <numeric>
+
 #include "common/check.hpp"
 
 namespace cldyn::experiments {
 
-void LatentFlags::add_to(CLI::App& app) {
+void LatentFlags::add_to(Check& check) {
+  CLI::App& app = check.app();
   app.add_option("--d", d, "Input dimension d")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--L", L, "Number of patterns L (<= d)")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--sigma", sigma, "Augmentation noise sigma")->check(positive_number())->capture_default_str();
@@ -12,6 +16,15 @@ void LatentFlags::add_to(CLI::App& app) {
       ->check(non_negative_number())->capture_default_str();
   app.add_option("--pattern-seed", pattern_seed, "Seed of the random orthonormal patterns (0: use --seed)")
       ->check(unsigned_integer())->capture_default_str();
+  check.add_validation([this] { validate(); });
+}
+
+void LatentFlags::validate() const {
+  require(L <= d, "--L", "L", L, "<= --d = " + std::to_string(d) + " (orthonormal patterns)");
+  const double sum = std::accumulate(weights.begin(), weights.end(), 0.0);
+  require(sum > 0.0 && std::isfinite(sum), "--p", "sum of weights", sum, "> 0 and finite");
+  // options() checks the number of weights; LatentModelOptions::validate() the rest.
+  for (const auto mode : {data::LatentMode::mixture, data::LatentMode::summation}) options(mode).validate();
 }
 
 data::LatentModelOptions LatentFlags::options(data::LatentMode mode) const {
@@ -21,7 +34,7 @@ data::LatentModelOptions LatentFlags::options(data::LatentMode mode) const {
   o.sigma = sigma;
   o.mode = mode;
   require(static_cast<Eigen::Index>(weights.size()) == L, "--p", "number of weights",
-          weights.size(), "== L = " + std::to_string(L));
+          weights.size(), "== --L = " + std::to_string(L));
   o.probabilities = data::normalise_probabilities(weights);
   return o;
 }

@@ -11,6 +11,8 @@
 
 namespace cldyn::experiments {
 
+class Check;
+
 /// Flags of the latent model: --d, --L, --sigma, --p (weights, normalised), --pattern-seed.
 struct LatentFlags {
   Eigen::Index d = 20;
@@ -19,7 +21,12 @@ struct LatentFlags {
   std::vector<double> weights = {0.2, 0.3, 0.4, 0.5, 0.6};
   std::uint64_t pattern_seed = 0;  ///< 0: derive from --seed
 
-  void add_to(CLI::App& app);
+  /// Adds the flags to the check's options and registers validate() with it, so that a
+  /// model the flags cannot describe is a usage error before anything is printed.
+  void add_to(Check& check);
+  /// Throws std::invalid_argument, naming the flag, unless the flags describe a model: as many
+  /// --p weights as --L, weights with a positive finite sum, L <= d (orthonormal patterns).
+  void validate() const;
   /// Options of the given mode (probabilities = weights normalised to sum 1; both modes).
   data::LatentModelOptions options(data::LatentMode mode) const;
   /// The model with orthonormal patterns drawn from pattern_seed (or `seed` when 0).

@@ -1,0 +1,31 @@
+# A usage error of a check, as every check reports one: exit status 2, nothing on stdout (no
+# header printed before the error), and exactly one line on stderr.
+# Arguments: -DEXE=<check executable> -DARGS=<arguments separated by '|'>
+#            and -DEXPECT=<the stderr line, without its newline>
+#             or -DEXPECT_REGEX=<regular expression the stderr line must match>.
+string(REPLACE "|" ";" args "${ARGS}")
+execute_process(COMMAND ${EXE} ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(problems "")
+if(NOT rc EQUAL 2)
+  string(APPEND problems "exit status ${rc}, not 2; ")
+endif()
+if(NOT out STREQUAL "")
+  string(APPEND problems "stdout is not empty: [${out}]; ")
+endif()
+string(FIND "${err}" "\n" first_newline)
+string(LENGTH "${err}" err_length)
+math(EXPR last "${err_length} - 1")
+if(NOT first_newline EQUAL last)
+  string(APPEND problems "stderr is not exactly one line; ")
+endif()
+string(REGEX REPLACE "\n$" "" line "${err}")
+if(DEFINED EXPECT AND NOT line STREQUAL EXPECT)
+  string(APPEND problems "stderr differs from the expected [${EXPECT}]; ")
+endif()
+if(DEFINED EXPECT_REGEX AND NOT line MATCHES "${EXPECT_REGEX}")
+  string(APPEND problems "stderr does not match [${EXPECT_REGEX}]; ")
+endif()
+if(NOT problems STREQUAL "")
+  message(FATAL_ERROR "${EXE} ${args}: ${problems}stderr was [${err}]")
+endif()
+message(STATUS "usage error as expected: ${line}")

@@ -4,6 +4,12 @@
 //   A-fd  the same gradient by central differences of L
 //   B     ∇_{w_k} E_α = A(w_k)·w_k             (A formed explicitly as C_α[x̃_k])
 //   B-fast fast-form C_α (and E_α) = the naive double sum
+// and Identity A under the other conventions of lib/cldyn/convention.hpp (theory §2):
+//   A-both-views  negatives from both views, ∇L_sym = −2(2N)²·∇E_sg(α) (losses with ε ≥ 1)
+//   A-normalized  distances on ℓ2-normalised outputs, first-view negatives (every loss)
+//   A-nt-xent     both views and normalised outputs with InfoNCE ε = 1 (NT-Xent)
+// Normalised outputs need a direction: samples whose output row is 0 in either view (every
+// ReLU node off) are left out of the normalised evaluations, and counted.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -11,6 +17,7 @@
 #include <vector>
 
 #include "cldyn/analysis/analysis.hpp"
+#include "cldyn/convention.hpp"
 #include "cldyn/reference.hpp"
 #include "common/check.hpp"
 
@@ -25,9 +32,19 @@ struct Config {
   Eigen::Index n, d, k;
 };
 
+/// Identity A error under one convention; `checked` is false where the convention does not
+/// apply (both views with ε < 1, NT-Xent for a loss other than InfoNCE with ε = 1, or fewer
+/// than 2 samples with a nonzero output row).
+struct ConventionError {
+  bool checked = false;
+  double error = 0;
+};
+
 struct Errors {
   double identity_a = 0, finite_difference = 0, identity_b = 0, fast_naive = 0;
   long fd_coordinates = 0, fd_excluded = 0;
+  ConventionError both_views, normalized, nt_xent;
+  long zero_rows_dropped = 0;  // samples left out of the normalised evaluations
 };
 
 double rel(const Eigen::Ref<const Eigen::MatrixXd>& a, const Eigen::Ref<const Eigen::MatrixXd>& b) {
@@ -45,6 +62,32 @@ TwoViewBatch random_batch(Eigen::Index n, Eigen::Index d, double sigma, Rng& rng
   return b;
 }
 
+/// The samples whose output row is nonzero in both views (normalisation needs a direction).
+TwoViewBatch samples_with_direction(const OneLayerNetwork& net, const TwoViewBatch& b) {
+  const Eigen::VectorXd n1 = net.forward(b.x).rowwise().norm();
+  const Eigen::VectorXd n2 = net.forward(b.x_prime).rowwise().norm();
+  std::vector<Eigen::Index> keep;
+  for (Eigen::Index i = 0; i < b.size(); ++i)
+    if (n1(i) > 0.0 && n2(i) > 0.0) keep.push_back(i);
+  TwoViewBatch out;
+  out.x.resize(static_cast<Eigen::Index>(keep.size()), b.dim());
+  out.x_prime.resize(out.x.rows(), b.dim());
+  for (std::size_t r = 0; r < keep.size(); ++r) {
+    out.x.row(static_cast<Eigen::Index>(r)) = b.x.row(keep[r]);
+    out.x_prime.row(static_cast<Eigen::Index>(r)) = b.x_prime.row(keep[r]);
+  }
+  return out;
+}
+
+/// ‖∇L + 2M²·∇E_sg(α)‖/‖∇L‖ under `convention` (M = N or 2N).
+ConventionError identity_a_under(const OneLayerNetwork& net, const TwoViewBatch& b, const Loss& loss,
+                                 const Convention& convention) {
+  if (b.size() < 2) return {};
+  const ConventionEvaluation e = evaluate(net, b, loss, convention);
+  const double m = static_cast<double>(e.samples);
+  return {true, rel(-2.0 * m * m * e.energy_gradient, e.loss_gradient)};
+}
+
 Errors evaluate(const Config& c, Rng rng, double fd_step) {
   Errors e;
   const TwoViewBatch b = random_batch(c.n, c.d, 0.3, rng);
@@ -57,6 +100,18 @@ Errors evaluate(const Config& c, Rng rng, double fd_step) {
   const Eigen::MatrixXd grad_e = net.energy_gradient(b, alpha);
   const Eigen::MatrixXd grad_l = net.loss_gradient(b, c.loss);
   e.identity_a = rel(-2.0 * n * n * grad_e, grad_l);
+
+  // The other conventions. Both views need ε ≥ 1 (symmetric_form); NT-Xent is ε = 1.
+  const bool infonce = c.loss.kind() == Loss::Kind::infonce;
+  if (!infonce || c.loss.eps() >= 1.0)
+    e.both_views = identity_a_under(net, b, c.loss, {Negatives::both_views, Distance::raw});
+  const TwoViewBatch directed = samples_with_direction(net, b);
+  e.zero_rows_dropped = b.size() - directed.size();
+  e.normalized =
+      identity_a_under(net, directed, c.loss, {Negatives::first_view, Distance::normalized});
+  if (infonce && c.loss.eps() == 1.0)
+    e.nt_xent =
+        identity_a_under(net, directed, c.loss, {Negatives::both_views, Distance::normalized});
 
   // Central differences of L, skipping coordinates whose ±h perturbation flips a gate (there L
   // is not differentiable and the difference quotient measures the kink, not the gradient).
@@ -144,7 +199,11 @@ int main(int argc, char** argv) {
                     {"activations", {"linear", "relu", "leaky:0.1"}},
                     {"losses", {losses[0].name(), losses[1].name(), losses[2].name()}},
                     {"sigma", 0.3},
-                    {"fd_step", fd_step}};
+                    {"fd_step", fd_step},
+                    {"conventions",
+                     {{"A-both-views", Convention{Negatives::both_views, Distance::raw}.name()},
+                      {"A-normalized", Convention{Negatives::first_view, Distance::normalized}.name()},
+                      {"A-nt-xent", Convention{Negatives::both_views, Distance::normalized}.name()}}}};
   check.begin();
 
   const Rng root(check.seed());
@@ -159,6 +218,17 @@ int main(int argc, char** argv) {
   }
 
   Errors worst;
+  long both_checked = 0, normalized_checked = 0, nt_xent_checked = 0;
+  // JSON null / CSV nan where a convention does not apply to the configuration.
+  auto json_of = [](const ConventionError& ce) {
+    return ce.checked ? nlohmann::json(ce.error) : nlohmann::json();
+  };
+  auto csv_of = [](const ConventionError& ce) { return ce.checked ? sci(ce.error, 6) : "nan"; };
+  auto take = [](const ConventionError& ce, double& w, long& count) {
+    if (!ce.checked) return;
+    w = std::max(w, ce.error);
+    ++count;
+  };
   nlohmann::json rows = nlohmann::json::array();
   std::vector<std::vector<std::string>> csv;
   for (std::size_t i = 0; i < configs.size(); ++i) {
@@ -170,14 +240,23 @@ int main(int argc, char** argv) {
     worst.fast_naive = std::max(worst.fast_naive, e.fast_naive);
     worst.fd_coordinates += e.fd_coordinates;
     worst.fd_excluded += e.fd_excluded;
+    take(e.both_views, worst.both_views.error, both_checked);
+    take(e.normalized, worst.normalized.error, normalized_checked);
+    take(e.nt_xent, worst.nt_xent.error, nt_xent_checked);
+    worst.zero_rows_dropped += e.zero_rows_dropped;
     rows.push_back({{"activation", c.act.name()}, {"loss", c.loss.name()}, {"N", c.n},
                     {"d", c.d}, {"K", c.k}, {"identity_a", e.identity_a},
                     {"finite_difference", e.finite_difference}, {"identity_b", e.identity_b},
                     {"fast_naive", e.fast_naive}, {"fd_coordinates", e.fd_coordinates},
-                    {"fd_excluded_at_kinks", e.fd_excluded}});
+                    {"fd_excluded_at_kinks", e.fd_excluded},
+                    {"identity_a_both_views", json_of(e.both_views)},
+                    {"identity_a_normalized", json_of(e.normalized)},
+                    {"identity_a_nt_xent", json_of(e.nt_xent)},
+                    {"normalized_zero_rows_dropped", e.zero_rows_dropped}});
     csv.push_back({std::to_string(i), c.act.name(), c.loss.name(), std::to_string(c.n),
                    sci(e.identity_a, 6), sci(e.finite_difference, 6), sci(e.identity_b, 6),
-                   sci(e.fast_naive, 6)});
+                   sci(e.fast_naive, 6), csv_of(e.both_views), csv_of(e.normalized),
+                   csv_of(e.nt_xent)});
   }
   check.series()["configurations"] = rows;
   // x tics: one label per (N, d, K) block of configurations (configs are size-major), with a
@@ -196,7 +275,7 @@ int main(int argc, char** argv) {
   const std::string figure = check.write_figure(
       "alpha_cl_identities_errors",
       {"config", "activation", "loss", "N", "identity_a", "finite_difference", "identity_b",
-       "fast_naive"},
+       "fast_naive", "identity_a_both_views", "identity_a_normalized", "identity_a_nt_xent"},
       csv,
       "set title 'alpha-CL identities: relative error per configuration (dashed: tolerances)'\n"
       "set xlabel 'configuration (activation x loss within each size; see the CSV)'\n"
@@ -208,6 +287,9 @@ int main(int argc, char** argv) {
       "'' using 1:6 with points pt 5 lc 2 title 'A-fd: central differences', "
       "'' using 1:7 with points pt 9 lc 3 title 'B: grad E vs A(w)w', "
       "'' using 1:8 with points pt 13 lc 4 title 'B-fast: fast vs naive C_alpha', "
+      "'' using ($1-0.2):9 with points pt 6 lc 1 title 'A-both-views', "
+      "'' using ($1+0.2):10 with points pt 8 lc 1 title 'A-normalized', "
+      "'' using 1:11 with points pt 12 lc 1 title 'A-nt-xent', "
       "1e-10 with lines dt 2 lw 1.5 lc 1 title 'tol A (1e-10)', "
       "1e-6 with lines dt 2 lw 1.5 lc 2 title 'tol A-fd (1e-6)', "
       "1e-12 with lines dt 2 lw 1.5 lc 3 title 'tol B, B-fast (1e-12)'");
@@ -227,6 +309,25 @@ int main(int argc, char** argv) {
                    "0", sci(worst.finite_difference), "1e-6",
                    worst.finite_difference <= 1e-6 && worst.fd_coordinates > 0});
   // Identity B: the same bilinear form computed with and without forming A(w); rounding only.
+  // Identity A under the other conventions (lib/cldyn/convention.hpp): the same exact algebra
+  // on the doubled batch (M = 2N) and/or at the normalised outputs, so the same tolerance as A.
+  const std::string dropped = std::to_string(worst.zero_rows_dropped) +
+                              " samples with a zero output row left out of the normalised ones";
+  check.add_claim({"A-both-views",
+                   "negatives from both views: grad L_sym = -2(2N)^2 grad E_sg(alpha) (" +
+                       std::to_string(both_checked) + " configurations with eps >= 1)",
+                   "0", sci(worst.both_views.error), "1e-10",
+                   worst.both_views.error <= 1e-10 && both_checked > 0});
+  check.add_claim({"A-normalized",
+                   "l2-normalised outputs: grad L = -2N^2 grad E_sg(alpha) on f-hat (" +
+                       std::to_string(normalized_checked) + " configurations; " + dropped + ")",
+                   "0", sci(worst.normalized.error), "1e-10",
+                   worst.normalized.error <= 1e-10 && normalized_checked > 0});
+  check.add_claim({"A-nt-xent",
+                   "NT-Xent (both views, normalised, eps = 1): grad L_sym = -2(2N)^2 grad E_sg(alpha) (" +
+                       std::to_string(nt_xent_checked) + " configurations)",
+                   "0", sci(worst.nt_xent.error), "1e-10",
+                   worst.nt_xent.error <= 1e-10 && nt_xent_checked > 0});
   check.add_claim({"B", "grad_w E = A(w) w (" + n_configs + ")", "0", sci(worst.identity_b),
                    "1e-12", worst.identity_b <= 1e-12});
   check.add_claim({"B-fast", "fast C_alpha (and E) = naive double sum", "0",

@@ -4,6 +4,7 @@
 
 #include "cldyn/activation.hpp"
 #include "cldyn/batch.hpp"
+#include "cldyn/convention.hpp"
 #include "cldyn/covariance.hpp"
 #include "cldyn/data/class_model.hpp"
 #include "cldyn/data/latent_model.hpp"

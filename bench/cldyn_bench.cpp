@@ -11,10 +11,11 @@
 /// Argument order is part of the names: BM_Gemm/<shape>/N/d, BM_ContrastiveCovariance/N/d,
 /// BM_PairwiseImportanceInfoNCE/N/p, BM_OneLayerStep/<loss>/N/d/K, BM_TopEigen/<method>/d,
 /// BM_PopulationGatedCovariance/d, BM_FixedPointSolve/d, BM_FixedPointSweep/threads,
-/// BM_TwoLayerStep/<loss>/N/K/M, BM_TokenBatch/B, BM_TokenStep/<precision>/beta, BM_TokenRun/<precision>/steps.
+/// BM_AnalyzeOneLayer/<method>/N/d/K, BM_TwoLayerStep/<loss>/N/K/M, BM_TokenBatch/B, BM_TokenStep/<precision>/beta, BM_TokenRun/<precision>/steps.
 
 #include <benchmark/benchmark.h>
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -34,6 +35,8 @@
 #include "cldyn/analysis/fixed_points.hpp"
 #include "cldyn/analysis/gated_covariance.hpp"
 #include "cldyn/analysis/landscape.hpp"
+#include "cldyn/analysis/loss_hessian.hpp"
+#include "cldyn/analysis/one_layer_analysis.hpp"
 #include "cldyn/analysis/population.hpp"
 #include "cldyn/analysis/spectra.hpp"
 #include "cldyn/batch.hpp"
@@ -651,6 +654,80 @@ BENCHMARK_CAPTURE(BM_OneLayerStep, infonce, LossKind::infonce)
 BENCHMARK_CAPTURE(BM_OneLayerStep, quadratic, LossKind::quadratic)
     ->ArgsProduct({{256, 1024}, {64}, {8, 64}})
     ->Unit(benchmark::kMicrosecond);
+
+// ---- BM_AnalyzeOneLayer: everything cldyn-analyze reports, dense vs streamed ------------------
+// At W with α = α(W), InfoNCE (τ = 0.5, ε = 1), ReLU nodes of unit norm on Gaussian views: the
+// loss, E, C_α[x], A(w_k), ∇_W E, ∇_W L and ∇²_{w_k} L for every node. "dense" is what
+// cldyn-analyze did before analyze_one_layer (Loss::evaluate's N × N α, then the dense
+// functions node by node: loss_hessian recomputes the softmax and four N × N matrices per
+// node); "streamed" is analysis::analyze_one_layer (α in blocks of ~64 MiB, never N × N).
+// items = N² entries of α. maxrss_MiB: the process's peak resident set so far (getrusage), so
+// meaningful when one benchmark runs alone (--benchmark_filter). max_rel_err (dense rows only,
+// computed after the timed loop): the worst relative error of the streamed fields against the
+// dense ones. Args: N, d, K (N = 20 000 streamed only: the dense α would need 3.2 GB). One
+// iteration each.
+
+cldyn::analysis::OneLayerAnalysis dense_one_layer_analysis(const cldyn::OneLayerNetwork& net,
+                                                           const TwoViewBatch& batch,
+                                                           const Loss& loss) {
+  const cldyn::LossEvaluation ev = loss.evaluate(net.forward(batch.x), net.forward(batch.x_prime));
+  cldyn::analysis::OneLayerAnalysis out;
+  out.loss = ev.value;
+  out.energy = net.energy(batch, ev.alpha);
+  out.input_covariance = cldyn::analysis::input_covariance(batch, ev.alpha);
+  for (Index k = 0; k < net.width(); ++k) {
+    out.gated_covariance.push_back(cldyn::analysis::frozen_alpha_jacobian(net, batch, ev.alpha, k));
+    out.loss_hessian.push_back(cldyn::analysis::loss_hessian(net, batch, loss, k));
+  }
+  out.energy_gradient = net.energy_gradient(batch, ev.alpha);
+  out.loss_gradient = net.loss_gradient(batch, loss);
+  return out;
+}
+
+void BM_AnalyzeOneLayer(benchmark::State& state, bool streamed) {
+  const Index n = state.range(0), d = state.range(1), k = state.range(2);
+  const auto [x, x_prime] = random_views(n, d, 50);
+  const TwoViewBatch batch{x, x_prime};
+  Rng rng(kSeed, 51);
+  const cldyn::OneLayerNetwork net = cldyn::OneLayerNetwork::random(d, k, Activation::relu(), rng);
+  const Loss loss = Loss::infonce(kTau);
+  std::optional<cldyn::analysis::OneLayerAnalysis> result;
+  for (auto _ : state) {
+    result.emplace(streamed ? cldyn::analysis::analyze_one_layer(net, batch, loss)
+                            : dense_one_layer_analysis(net, batch, loss));
+    benchmark::DoNotOptimize(result->loss);
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * n * n);
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  state.counters["maxrss_MiB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss: KiB
+  if (!streamed && result) {
+    const auto s = cldyn::analysis::analyze_one_layer(net, batch, loss);
+    double worst = std::abs(s.loss - result->loss) / std::abs(result->loss);
+    worst = std::max(worst, std::abs(s.energy - result->energy) / std::abs(result->energy));
+    worst = std::max(worst, max_rel_err(s.input_covariance, result->input_covariance));
+    worst = std::max(worst, max_rel_err(s.energy_gradient, result->energy_gradient));
+    worst = std::max(worst, max_rel_err(s.loss_gradient, result->loss_gradient));
+    for (std::size_t j = 0; j < s.loss_hessian.size(); ++j) {
+      worst = std::max(worst, max_rel_err(s.gated_covariance[j], result->gated_covariance[j]));
+      worst = std::max(worst, max_rel_err(s.loss_hessian[j], result->loss_hessian[j]));
+    }
+    state.counters["max_rel_err"] = worst;
+  }
+}
+
+BENCHMARK_CAPTURE(BM_AnalyzeOneLayer, dense, false)
+    ->Args({2000, 64, 8})
+    ->Args({2000, 256, 16})
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
+BENCHMARK_CAPTURE(BM_AnalyzeOneLayer, streamed, true)
+    ->Args({2000, 64, 8})
+    ->Args({2000, 256, 16})
+    ->Args({20000, 256, 16})  // the size: α alone would be 3.2 GB; takes minutes
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
 
 // ---- BM_TwoLayerStep: one α-CL step of a two-layer network (theory §5) ----------------------------
 // Forward both views, loss and α, ∇E_α with α frozen by back-propagation (Identity C), update.

@@ -62,8 +62,8 @@ TEST_F(Csv, WithoutHeaderAndWithoutFinalNewline) {
   EXPECT_EQ(m, expected);
   // One column gives an N x 1 matrix, as a 1-D NPY array does.
   EXPECT_EQ(tools::parse_csv("5\n6\n7\n", "col.csv"), Eigen::MatrixXd(Eigen::Vector3d(5, 6, 7)));
-  // A pandas-style header with an empty first cell is a header.
-  EXPECT_EQ(tools::parse_csv(",a\n1,2\n", "p.csv").rows(), 1);
+  // A header whose first cell is empty is a header (and marks an index column: see below).
+  EXPECT_EQ(tools::parse_csv(",a\n1,2\n", "p.csv", {.drop_index_column = true}).rows(), 1);
   // A UTF-8 byte-order mark (spreadsheet export) is skipped.
   EXPECT_EQ(tools::parse_csv("\xEF\xBB\xBF"
                              "1,2\n",
@@ -131,6 +131,38 @@ TEST_F(Csv, SemicolonFileIsNotSilentlyAccepted) {
   // silently skipped or zero-filled row.
   const std::string msg = error_of([] { tools::parse_csv("1;2\n3;4\n", "semi.csv"); });
   EXPECT_EQ(msg, "CSV file 'semi.csv': not a number: '3;4' (row 2, column 1)");
+}
+
+TEST_F(Csv, RowIndexColumnIsRefusedUnlessAskedToDrop) {
+  // What pandas writes by default: DataFrame.to_csv() puts the index first, under an empty
+  // header cell. Read as data it would add a feature (views) or a node (weights).
+  const std::string pandas = ",a,b\n0,0.5,1.5\n1,2.5,3.5\n2,4.5,5.5\n";
+  EXPECT_EQ(error_of([&] { tools::parse_csv(pandas, "df.csv"); }),
+            "CSV file 'df.csv': column 1 looks like a row index (its header cell is empty, as "
+            "pandas DataFrame.to_csv writes by default); read as data it would add a column. "
+            "Drop it (cldyn-analyze --csv-index-col) or write the file without it (pandas: "
+            "index=False) (row 2, column 1)");
+  Eigen::MatrixXd expected(3, 2);
+  expected << 0.5, 1.5, 2.5, 3.5, 4.5, 5.5;
+  EXPECT_EQ(tools::parse_csv(pandas, "df.csv", {.drop_index_column = true}), expected);
+  // Named index headers, and counting values without a header (header=False), are refused too.
+  EXPECT_THAT(error_of([] { tools::parse_csv("Unnamed: 0,a\n0,1.5\n1,2\n", "u.csv"); }),
+              HasSubstr("its header is 'Unnamed: 0'"));
+  EXPECT_THAT(error_of([] { tools::parse_csv("index,a\n7,1.5\n", "i.csv"); }),
+              HasSubstr("its header is 'index'"));
+  EXPECT_THAT(error_of([] { tools::parse_csv("0,0.5\n1,0.25\n2,0.125\n", "n.csv"); }),
+              HasSubstr("its values are 0, 1, 2"));
+  EXPECT_THAT(error_of([] { tools::parse_csv("a,b\n1,0.5\n2,0.25\n", "n1.csv"); }),
+              HasSubstr("its values are 1, 2"));
+  EXPECT_THAT(error_of([] { tools::parse_csv("0,1\n1,1\n2,1\n3,1\n", "n4.csv"); }),
+              HasSubstr("its values are 0, 1, ..., 3"));
+  // Data that merely starts like a count is data: one row, one column, or a break in the count.
+  EXPECT_EQ(tools::parse_csv("0,0.5\n", "one-row.csv").cols(), 2);
+  EXPECT_EQ(tools::parse_csv("0\n1\n2\n", "one-col.csv").rows(), 3);
+  EXPECT_EQ(tools::parse_csv("0,0.5\n1,0.25\n3,0.125\n", "gap.csv").cols(), 2);
+  // Dropping needs a second column to keep.
+  EXPECT_THAT(error_of([] { tools::parse_csv("1\n2\n", "c.csv", {.drop_index_column = true}); }),
+              HasSubstr("cannot drop an index column: the file has only 1 column"));
 }
 
 TEST_F(Csv, LoadMatrixChoosesByExtension) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -209,6 +210,98 @@ TEST_F(Npy, EveryBadFileIsAnErrorNamingTheFileAndTheProblem) {
   const std::string missing = path("missing.npy");
   EXPECT_THAT(load_error(missing), AllOf(HasSubstr(missing), HasSubstr("no such file")));
   EXPECT_THAT(load_error(dir_.string()), HasSubstr("is a directory"));
+}
+
+/// The names in the scratch directory (to see that no temporary file is left behind).
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  return names;
+}
+
+std::string file_bytes(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST_F(Npy, RowWriterRoundTripsAndWritesWhatSaveNpyWrites) {
+  Eigen::MatrixXd m(5, 3);
+  m << 1.0, -0.0, 1e-310,  //
+      0.1, -2.5, 3.0,       //
+      1.0 / 3.0, 7e22, -1e-22, //
+      4.0, 5.0, 6.0,        //
+      -7.0, 8.5, 9.25;
+  const std::string p = path("a.npy");
+  {
+    tools::NpyRowWriter writer(p, 5, 3);
+    writer.append(m.topRows(2));
+    writer.append(m.middleRows(2, 0));  // an empty block is allowed
+    writer.append(m.bottomRows(3));
+    EXPECT_EQ(writer.rows_written(), 5);
+    // Nothing at the destination before commit().
+    EXPECT_FALSE(fs::exists(p));
+    writer.commit();
+  }
+  const Eigen::MatrixXd back = tools::load_npy(p);
+  ASSERT_EQ(back.rows(), 5);
+  ASSERT_EQ(back.cols(), 3);
+  for (Eigen::Index i = 0; i < m.size(); ++i)
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(back.data()[i]), std::bit_cast<std::uint64_t>(m.data()[i]));
+  // The same bytes as the whole-matrix writer, and no temporary file left.
+  tools::save_npy(path("b.npy"), m);
+  EXPECT_EQ(file_bytes(p), file_bytes(path("b.npy")));
+  EXPECT_THAT(names_in(dir_), testing::UnorderedElementsAre("a.npy", "b.npy"));
+}
+
+TEST_F(Npy, RowWriterRefusesAWrongRowCountAndWrongBlocks) {
+  const std::string p = path("short.npy");
+  {
+    tools::NpyRowWriter writer(p, 5, 2);
+    writer.append(Eigen::MatrixXd::Ones(3, 2));
+    try {
+      writer.commit();
+      ADD_FAILURE() << "commit() accepted 3 of 5 rows";
+    } catch (const std::runtime_error& e) {
+      EXPECT_THAT(e.what(),
+                  AllOf(HasSubstr(p), HasSubstr("3 rows were appended but the array has 5")));
+    }
+    EXPECT_THROW(writer.append(Eigen::MatrixXd::Ones(1, 3)), std::invalid_argument);  // columns
+    EXPECT_THROW(writer.append(Eigen::MatrixXd::Ones(3, 2)), std::invalid_argument);  // too many
+  }
+  // The refused file never reached its name, and the temporary file is gone.
+  EXPECT_TRUE(names_in(dir_).empty());
+  EXPECT_THROW(tools::NpyRowWriter(path("x.npy"), -1, 2), std::invalid_argument);
+}
+
+TEST_F(Npy, RowWriterDestroyedWithoutCommitLeavesNoFile) {
+  {
+    tools::NpyRowWriter writer(path("never.npy"), 2, 2);
+    writer.append(Eigen::MatrixXd::Ones(2, 2));
+    // At least the temporary file exists while the writer is alive.
+    EXPECT_EQ(names_in(dir_).size(), 1u);
+  }
+  EXPECT_TRUE(names_in(dir_).empty());
+}
+
+TEST_F(Npy, AMissingFolderIsNamedAsSuch) {
+  const std::string folder = path("no_such_dir");
+  const std::string target = folder + "/x.npy";
+  const std::string expected = "folder '" + folder + "' does not exist";
+  auto message = [](auto&& fn) -> std::string {
+    try {
+      fn();
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "<no exception thrown>";
+  };
+  EXPECT_THAT(message([&] { tools::write_file_atomically(target, "{}"); }),
+              AllOf(HasSubstr(target), HasSubstr(expected)));
+  EXPECT_THAT(message([&] { tools::save_npy(target, Eigen::MatrixXd::Ones(1, 1)); }),
+              AllOf(HasSubstr(target), HasSubstr(expected)));
+  EXPECT_THAT(message([&] { tools::NpyRowWriter(target, 1, 1); }),
+              AllOf(HasSubstr(target), HasSubstr(expected)));
+  EXPECT_TRUE(names_in(dir_).empty());
 }
 
 }  // namespace

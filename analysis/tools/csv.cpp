@@ -71,7 +71,35 @@ std::vector<std::string_view> split_cells(std::string_view line) {
   return cells;
 }
 
-Eigen::MatrixXd parse(std::string_view text) {
+/// Why column 1 of a parsed file looks like a row index ("" if it does not): see csv.hpp.
+std::string index_column_reason(const std::vector<std::string_view>& header,
+                                const std::vector<double>& values, std::size_t rows,
+                                std::size_t columns) {
+  if (columns < 2) return "";
+  if (!header.empty()) {
+    std::string first(header.front());
+    std::transform(first.begin(), first.end(), first.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (first.empty()) return "its header cell is empty";
+    if (first == "index" || first == "unnamed: 0")
+      return "its header is '" + std::string(header.front()) + "'";
+  }
+  if (rows < 2) return "";
+  for (const double start : {0.0, 1.0}) {
+    bool counts = true;
+    for (std::size_t i = 0; i < rows && counts; ++i)
+      counts = values[i * columns] == start + static_cast<double>(i);
+    if (!counts) continue;
+    const auto first = static_cast<std::size_t>(start), last = first + rows - 1;
+    std::string list = std::to_string(first) + ", " + std::to_string(first + 1);
+    if (rows > 3) list += ", ...";
+    if (rows > 2) list += ", " + std::to_string(last);
+    return "its values are " + list;
+  }
+  return "";
+}
+
+Eigen::MatrixXd parse(std::string_view text, const CsvOptions& options) {
   if (text.empty()) throw CsvError("file is empty (0 bytes)");
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte-order mark
 
@@ -92,6 +120,7 @@ Eigen::MatrixXd parse(std::string_view text) {
   std::size_t columns = 0;     // cells per row, fixed by the first row (header or data)
   std::size_t first_data = 0;  // index into lines of the first data row
   std::vector<double> values;  // row-major
+  std::vector<std::string_view> header;
   for (std::size_t li = 0; li < lines.size(); ++li) {
     const std::size_t row = li + 1;
     if (blank(lines[li])) throw CsvError("blank line between rows", row, 1);
@@ -109,6 +138,7 @@ Eigen::MatrixXd parse(std::string_view text) {
     if (li == 0 &&
         std::any_of(kinds.begin(), kinds.end(), [](Cell k) { return k == Cell::text; })) {
       first_data = 1;  // a header row
+      header = cells;
       continue;
     }
     for (std::size_t c = 0; c < cells.size(); ++c) {
@@ -127,12 +157,26 @@ Eigen::MatrixXd parse(std::string_view text) {
   }
   if (first_data == lines.size()) throw CsvError("no data rows (only a header)", 1, 1);
 
-  const auto rows = static_cast<Eigen::Index>(lines.size() - first_data);
-  const auto cols = static_cast<Eigen::Index>(columns);
+  const std::size_t data_rows = lines.size() - first_data;
+  std::size_t skip = 0;  // leading columns dropped
+  if (options.drop_index_column) {
+    if (columns < 2)
+      throw CsvError("cannot drop an index column: the file has only 1 column", first_data + 1, 1);
+    skip = 1;
+  } else if (const std::string why = index_column_reason(header, values, data_rows, columns);
+             !why.empty()) {
+    throw CsvError("column 1 looks like a row index (" + why +
+                       ", as pandas DataFrame.to_csv writes by default); read as data it would "
+                       "add a column. Drop it (cldyn-analyze --csv-index-col) or write the file "
+                       "without it (pandas: index=False)",
+                   first_data + 1, 1);
+  }
+  const auto rows = static_cast<Eigen::Index>(data_rows);
+  const auto cols = static_cast<Eigen::Index>(columns - skip);
   Eigen::MatrixXd m(rows, cols);
   for (Eigen::Index i = 0; i < rows; ++i)
     for (Eigen::Index j = 0; j < cols; ++j)
-      m(i, j) = values[static_cast<std::size_t>(i * cols + j)];
+      m(i, j) = values[static_cast<std::size_t>(i) * columns + skip + static_cast<std::size_t>(j)];
   return m;
 }
 
@@ -157,9 +201,10 @@ std::string read_file(const std::string& path) {
 
 }  // namespace
 
-Eigen::MatrixXd parse_csv(std::string_view text, const std::string& name) {
+Eigen::MatrixXd parse_csv(std::string_view text, const std::string& name,
+                          const CsvOptions& options) {
   try {
-    return parse(text);
+    return parse(text, options);
   } catch (const CsvError& e) {
     throw std::runtime_error("CSV file '" + name + "': " + with_location(e));
   } catch (const std::bad_alloc&) {
@@ -167,7 +212,7 @@ Eigen::MatrixXd parse_csv(std::string_view text, const std::string& name) {
   }
 }
 
-Eigen::MatrixXd load_csv(const std::string& path) {
+Eigen::MatrixXd load_csv(const std::string& path, const CsvOptions& options) {
   std::string text;
   try {
     text = read_file(path);
@@ -176,15 +221,15 @@ Eigen::MatrixXd load_csv(const std::string& path) {
   } catch (const std::bad_alloc&) {
     throw std::runtime_error("CSV file '" + path + "': not enough memory to read it");
   }
-  return parse_csv(text, path);
+  return parse_csv(text, path, options);
 }
 
-Eigen::MatrixXd load_matrix(const std::string& path) {
+Eigen::MatrixXd load_matrix(const std::string& path, const CsvOptions& csv) {
   std::string ext = fs::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (ext == ".npy") return load_npy(path);
-  if (ext == ".csv") return load_csv(path);
+  if (ext == ".csv") return load_csv(path, csv);
   throw std::runtime_error("file '" + path + "': unknown extension '" + printable(ext, 40) +
                            "' (need .npy or .csv)");
 }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cerrno>
@@ -16,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace cldyn::tools {
@@ -303,40 +305,164 @@ Eigen::MatrixXd load_npy(const std::string& path) {
   }
 }
 
-void save_npy(const std::string& path, const Eigen::Ref<const Eigen::MatrixXd>& m) {
-  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" +
-                       std::to_string(m.rows()) + ", " + std::to_string(m.cols()) + "), }";
-  // Pad with spaces so that magic + version + length + header (ending in '\n') is a multiple
-  // of 64 bytes, as NumPy does.
+namespace {
+
+/// A name for the temporary file beside `path` (same folder, so the final rename is atomic).
+std::string temporary_name(const std::string& path) {
+  static std::atomic<unsigned> counter{0};
+  return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
+}
+
+/// Why nothing can be created at `path` because of its folder, or "" if the folder is there.
+std::string folder_problem(const std::string& path) {
+  const fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) return "";  // the current folder
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  const std::string name = dir.string();
+  // (std::string's append, not "'" + name: GCC 12 warns falsely (-Wrestrict) on a one-character
+  // literal prepended to a string.)
+  if (!fs::exists(st)) return std::string("folder '").append(name).append("' does not exist");
+  if (!fs::is_directory(st)) return std::string("'").append(name).append("' is not a folder");
+  return "";
+}
+
+/// Magic, version 1.0, header length and the dictionary of a float64 C-order rows × cols
+/// array, padded with spaces so that the data starts at a multiple of 64 bytes, as NumPy does.
+std::string npy_preamble(const std::vector<Eigen::Index>& shape) {
+  std::string dims;
+  for (const Eigen::Index n : shape) dims += std::to_string(n) + ", ";
+  if (shape.size() > 1) dims.resize(dims.size() - 2);  // "(n,)" for rank 1, "(a, b)" otherwise
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + dims + "), }";
   const std::size_t unpadded = kMagicLength + 2 + 2 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
   header += '\n';
-  std::string bytes;
-  bytes.reserve(kMagicLength + 4 + header.size() + static_cast<std::size_t>(m.size()) * 8);
-  bytes.append(kMagic, kMagicLength);
+  std::string bytes(kMagic, kMagicLength);
   bytes += '\x01';
   bytes += '\x00';
   bytes += static_cast<char>(header.size() & 0xff);
   bytes += static_cast<char>((header.size() >> 8) & 0xff);
-  bytes += header;
-  for (Eigen::Index i = 0; i < m.rows(); ++i) {
-    for (Eigen::Index j = 0; j < m.cols(); ++j) {
-      std::uint64_t u = std::bit_cast<std::uint64_t>(m(i, j));
-      for (int b = 0; b < 8; ++b, u >>= 8) bytes += static_cast<char>(u & 0xff);
-    }
+  return bytes + header;
+}
+
+}  // namespace
+
+void save_npy(const std::string& path, const Eigen::Ref<const Eigen::MatrixXd>& m) {
+  NpyRowWriter writer(path, m.rows(), m.cols());
+  writer.append(m);
+  writer.commit();
+}
+
+void save_npy(const std::string& path, const Eigen::Ref<const Eigen::MatrixXd>& m,
+              const std::vector<Eigen::Index>& shape) {
+  NpyRowWriter writer(path, m.rows(), m.cols(), shape);
+  writer.append(m);
+  writer.commit();
+}
+
+NpyRowWriter::NpyRowWriter(std::string path, Eigen::Index rows, Eigen::Index cols)
+    : NpyRowWriter(std::move(path), rows, cols, {rows, cols}) {}
+
+NpyRowWriter::NpyRowWriter(std::string path, Eigen::Index rows, Eigen::Index cols,
+                           const std::vector<Eigen::Index>& shape)
+    : path_(std::move(path)), rows_(rows), cols_(cols) {
+  if (rows < 0 || cols < 0)
+    throw std::invalid_argument("NpyRowWriter: shape = (" + std::to_string(rows) + ", " +
+                                std::to_string(cols) + ") violates rows >= 0 and cols >= 0");
+  Eigen::Index count = 1;
+  for (const Eigen::Index n : shape) count = n < 0 ? -1 : count * n;
+  if (shape.empty() || count != rows * cols || (cols > 0 && shape.back() != cols))
+    throw std::invalid_argument("NpyRowWriter: file shape of " + std::to_string(shape.size()) +
+                                " dimensions does not hold " + std::to_string(rows) + " rows of " +
+                                std::to_string(cols) + " values (need nonnegative dimensions, "
+                                "the last = cols, product = rows * cols)");
+  if (const std::string problem = folder_problem(path_); !problem.empty()) fail(problem);
+  tmp_ = temporary_name(path_);
+  file_ = std::fopen(tmp_.c_str(), "wb");
+  if (file_ == nullptr)
+    fail(std::string("cannot create a temporary file (") + std::strerror(errno) + ")");
+  const std::string preamble = npy_preamble(shape);
+  if (std::fwrite(preamble.data(), 1, preamble.size(), file_) != preamble.size())
+    fail("write error");
+}
+
+NpyRowWriter::~NpyRowWriter() {
+  if (file_ != nullptr) std::fclose(file_);
+  if (!committed_ && !tmp_.empty()) {
+    std::error_code ignored;
+    fs::remove(tmp_, ignored);
   }
-  write_file_atomically(path, bytes);
+}
+
+void NpyRowWriter::fail(const std::string& why) {
+  if (file_ != nullptr) std::fclose(file_);
+  file_ = nullptr;
+  if (!tmp_.empty()) {
+    std::error_code ignored;
+    fs::remove(tmp_, ignored);
+  }
+  throw std::runtime_error("cannot write '" + path_ + "': " + why);
+}
+
+void NpyRowWriter::append(const Eigen::Ref<const Eigen::MatrixXd>& block) {
+  if (committed_ || file_ == nullptr)
+    throw std::runtime_error("cannot write '" + path_ + "': the writer is already " +
+                             (committed_ ? "committed" : "closed by an earlier error"));
+  if (block.cols() != cols_)
+    throw std::invalid_argument(
+        "NpyRowWriter::append: columns of the block = " + std::to_string(block.cols()) +
+        " violates columns == " + std::to_string(cols_) + " (file '" + path_ + "')");
+  if (block.rows() > rows_ - written_)
+    throw std::invalid_argument(
+        "NpyRowWriter::append: rows of the block = " + std::to_string(block.rows()) +
+        " violates rows <= " + std::to_string(rows_ - written_) + " (the rows still missing of " +
+        std::to_string(rows_) + ", file '" + path_ + "')");
+  // Little-endian bytes, row after row, about 1 MiB at a time.
+  const Eigen::Index chunk =
+      std::max<Eigen::Index>(1, (Eigen::Index{1} << 17) / std::max<Eigen::Index>(cols_, 1));
+  std::string bytes;
+  for (Eigen::Index i0 = 0; i0 < block.rows(); i0 += chunk) {
+    const Eigen::Index rows = std::min(chunk, block.rows() - i0);
+    bytes.clear();
+    bytes.reserve(static_cast<std::size_t>(rows * cols_) * 8);
+    for (Eigen::Index i = i0; i < i0 + rows; ++i) {
+      for (Eigen::Index j = 0; j < cols_; ++j) {
+        std::uint64_t u = std::bit_cast<std::uint64_t>(block(i, j));
+        for (int b = 0; b < 8; ++b, u >>= 8) bytes += static_cast<char>(u & 0xff);
+      }
+    }
+    if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size())
+      fail(std::string("write error (") + std::strerror(errno) + ")");
+  }
+  written_ += block.rows();
+}
+
+void NpyRowWriter::commit() {
+  if (committed_ || file_ == nullptr)
+    throw std::runtime_error("cannot write '" + path_ + "': the writer is already " +
+                             (committed_ ? "committed" : "closed by an earlier error"));
+  if (written_ != rows_)
+    throw std::runtime_error("cannot write '" + path_ + "': " + std::to_string(written_) +
+                             " rows were appended but the array has " + std::to_string(rows_));
+  const bool flushed = std::fflush(file_) == 0;
+  const bool closed = std::fclose(file_) == 0;
+  file_ = nullptr;
+  if (!flushed) fail("write error");
+  if (!closed) fail("error closing the temporary file");
+  std::error_code ec;
+  fs::rename(tmp_, path_, ec);
+  if (ec) fail("cannot rename the temporary file (" + ec.message() + ")");
+  committed_ = true;
 }
 
 void write_file_atomically(const std::string& path, std::string_view contents) {
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(counter.fetch_add(1));
+  const std::string tmp = temporary_name(path);
   auto fail = [&](const std::string& why) {
     std::error_code ignored;
     fs::remove(tmp, ignored);
     throw std::runtime_error("cannot write '" + path + "': " + why);
   };
+  if (const std::string problem = folder_problem(path); !problem.empty()) fail(problem);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) fail(std::string("cannot create a temporary file (") + std::strerror(errno) + ")");

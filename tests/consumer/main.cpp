@@ -1,23 +1,45 @@
 // A first cldyn program (the example of docs/api.md, which includes this file verbatim).
-// It samples a two-view batch from the latent model of theory §4, trains one-layer ReLU nodes
-// by α-CL, then reads the theory's quantities at the result: the gated covariance A(w) of a
-// node, its top eigenpair, and how close the trained node is to a fixed point A(w)w = λw.
-// The CTest test `install_consumer` builds it against the installed package, so it compiles.
+// It reads two views from .npy files, trains one-layer ReLU nodes on them by α-CL, then reads
+// the theory's quantities at the result: the gated covariance A(w) of a node, its top eigenpair,
+// and how close the trained node is to a fixed point A(w)w = λw.
+//   usage: consumer [X.npy X_prime.npy]   (N × d each, rows = samples, e.g. np.save of a view)
+// Without arguments it first writes such a pair itself, x.npy and x_prime.npy, sampled from the
+// latent model of theory §4. The CTest test `install_consumer` builds it against the installed
+// package and runs it both ways, so it compiles and runs.
 #include <cldyn/analysis/analysis.hpp>  // cldyn::analysis, and through it all of cldyn::core
+#include <cldyn/tools/npy.hpp>          // cldyn::io: load_npy, save_npy
 
 #include <cmath>
+#include <exception>
 #include <iostream>
+#include <optional>
+#include <string>
 
-int main() {
-  // Data: L = 5 orthonormal patterns u_l in d = 20 dimensions (defaults of LatentModelOptions),
-  // mixture latent, views x = x0 + 0.2ξ. No global RNG: every draw comes from a seeded Rng.
-  const cldyn::data::LatentModel model(cldyn::data::LatentModelOptions{}, /*seed=*/1);
-  cldyn::Rng rng(42);
-  const cldyn::TwoViewBatch batch = model.sample(512, rng);  // X and X': 512 × 20 each
+int main(int argc, char** argv) try {
+  std::string x_file = "x.npy", x_prime_file = "x_prime.npy";
+  std::optional<cldyn::data::LatentModel> model;  // known patterns, only for the generated data
+  if (argc == 3) {
+    x_file = argv[1];
+    x_prime_file = argv[2];
+  } else {
+    // L = 5 orthonormal patterns u_l in d = 20 dimensions (defaults of LatentModelOptions),
+    // mixture latent, views x = x0 + 0.2ξ; 512 samples, written as float64 .npy files.
+    // No global RNG: every draw comes from a seeded Rng.
+    model.emplace(cldyn::data::LatentModelOptions{}, /*seed=*/1);
+    cldyn::Rng data_rng(42);
+    const cldyn::TwoViewBatch sample = model->sample(512, data_rng);
+    cldyn::tools::save_npy(x_file, sample.x);
+    cldyn::tools::save_npy(x_prime_file, sample.x_prime);
+  }
+  // load_npy reads float32 or float64, rank 1 or 2; a bad file throws, naming it.
+  const cldyn::TwoViewBatch batch{cldyn::tools::load_npy(x_file),
+                                  cldyn::tools::load_npy(x_prime_file)};
+  batch.validate();  // same shape, N >= 2, finite
 
   // Network: K = 4 ReLU nodes, random unit-norm weights (the columns of W, d × K).
+  cldyn::Rng rng(42);
   cldyn::OneLayerNetwork net =
-      cldyn::OneLayerNetwork::random(model.dim(), 4, cldyn::Activation::relu(), rng);
+      cldyn::OneLayerNetwork::random(batch.dim(), 4, cldyn::Activation::relu(), rng);
 
   // α-CL training on the fixed batch: ascent on E_α with α frozen per step (= descent on the
   // loss, Identity A); every column of W is renormalised after each step (the default).
@@ -40,13 +62,17 @@ int main() {
   // A trained node should be (close to) the top eigenvector of the matrix it induces, and for
   // ReLU on the mixture model that eigenvector lies near one pattern (Claims 2 and 5).
   const double cos_top = std::abs(top.vectors.col(0).dot(w));
-  const double cos_pattern = (model.patterns().transpose() * w).maxCoeff();
-  std::cout << "node 0: lambda_1(A) = " << top.values(0) << ", eigengap " << top.values(0) - top.values(1)
-            << " (residual " << top.residual << "), |cos(w, v_1)| = " << cos_top
-            << ", best pattern cos = " << cos_pattern << "\n";
+  std::cout << "node 0: lambda_1(A) = " << top.values(0) << ", eigengap "
+            << top.values(0) - top.values(1) << " (residual " << top.residual
+            << "), |cos(w, v_1)| = " << cos_top;
+  if (model) std::cout << ", best pattern cos = " << (model->patterns().transpose() * w).maxCoeff();
+  std::cout << "\n";
 
   // Numerical outcomes are statuses, never silent values: a program checks them.
   const bool ok = result.status != cldyn::Status::non_finite &&
                   top.status == cldyn::Status::success && result.final_energy > result.initial_energy;
   return ok ? 0 : 1;
+} catch (const std::exception& e) {  // a file that cannot be read, or data of the wrong shape
+  std::cerr << "consumer: " << e.what() << "\n";
+  return 1;
 }

@@ -11,6 +11,7 @@
 #include "cldyn/analysis/global_modulation.hpp"
 #include "cldyn/analysis/loss_hessian.hpp"
 #include "cldyn/analysis/matching.hpp"
+#include "cldyn/analysis/one_layer_analysis.hpp"
 #include "cldyn/analysis/population.hpp"
 #include "cldyn/analysis/spectra.hpp"
 #include "cldyn/core.hpp"

@@ -2,6 +2,7 @@
 /// \file analysis.hpp
 /// Umbrella header of cldyn::analysis: what the theory predicts.
 
+#include "cldyn/analysis/certified_fixed_points.hpp"
 #include "cldyn/analysis/colinearity.hpp"
 #include "cldyn/analysis/finite_difference.hpp"
 #include "cldyn/analysis/fixed_points.hpp"

@@ -80,6 +80,8 @@ class SampleLandscape final : public NodeLandscape {
   bool sign_symmetric() const override;
   double gate_margin(const Eigen::Ref<const Eigen::VectorXd>& w) const override;
   const TwoViewBatch& batch() const { return batch_; }
+  const Activation& activation() const { return activation_; }
+  const Loss& loss() const { return loss_; }
 
  private:
   TwoViewBatch batch_;

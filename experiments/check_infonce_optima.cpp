@@ -11,6 +11,7 @@
 
 #include "cldyn/analysis/analysis.hpp"
 #include "common/check.hpp"
+#include "common/negatives.hpp"
 #include "common/latent.hpp"
 
 using namespace cldyn;
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--cos-threshold", cos_threshold, "Cosine that counts as recovering a pattern")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  NegativesFlag negatives;
+  negatives.add_to(check);
   if (const int rc = check.parse(argc, argv); rc >= 0) return rc;
   if (check.smoke()) {
     starts = std::min<Eigen::Index>(starts, 12);
@@ -92,14 +95,16 @@ int main(int argc, char** argv) {
   check.params()["N"] = n;
   check.params()["taus"] = taus;
   check.params()["eps"] = 1.0;
+  check.params()["negatives"] = negatives.text;
   check.params()["cluster_cos"] = cluster_cos;
   check.params()["small_tau"] = small_tau;
   check.params()["cos_threshold"] = cos_threshold;
   check.params()["fixed_point"] = {{"step", fpo.step}, {"tolerance", fpo.tolerance},
                                    {"max_iterations", fpo.max_iterations}, {"stall_window", fpo.stall_window}};
   // Refuse sizes that cannot fit before allocating anything of that size.
-  if (const int rc = check.require_memory(check.max_threads() * infonce_batch_bytes(n),
-                                          "InfoNCE on N = " + std::to_string(n) + " samples in " +
+  const Eigen::Index m = negatives.both() ? 2 * n : n;  // samples of the (doubled) batch
+  if (const int rc = check.require_memory(check.max_threads() * infonce_batch_bytes(m),
+                                          "InfoNCE on N = " + std::to_string(m) + " samples in " +
                                               counted(check.max_threads(), "thread"));
       rc >= 0)
     return rc;
@@ -111,10 +116,10 @@ int main(int argc, char** argv) {
   std::vector<Optima> results;
   for (const data::LatentModel& model : models) {
     Rng data_rng(check.seed(), 21);
-    const TwoViewBatch batch = model.sample(n, data_rng);
+    const TwoViewBatch batch = negatives.batch(model.sample(n, data_rng));
     results.push_back(attractors(model, batch, Loss::quadratic(), starts, check.seed(), fpo, cluster_cos, cos_threshold));
     for (double tau : taus)
-      results.push_back(attractors(model, batch, Loss::infonce(tau, 1.0), starts, check.seed(), fpo, cluster_cos, cos_threshold));
+      results.push_back(attractors(model, batch, negatives.loss(Loss::infonce(tau, 1.0)), starts, check.seed(), fpo, cluster_cos, cos_threshold));
   }
 
   nlohmann::json series = nlohmann::json::array();

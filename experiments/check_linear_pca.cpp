@@ -10,6 +10,7 @@
 
 #include "cldyn/analysis/analysis.hpp"
 #include "common/check.hpp"
+#include "common/negatives.hpp"
 
 using namespace cldyn;
 using namespace cldyn::experiments;
@@ -82,6 +83,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-steps", max_steps, "Step budget per run")->check(CLI::Range(1, 10000000))->capture_default_str();
   app.add_option("--widths", widths, "Numbers of nodes K to train")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--taus", taus, "InfoNCE temperatures of the reported case")->check(positive_number())->capture_default_str();
+  NegativesFlag negatives;
+  negatives.add_to(check);
   if (const int rc = check.parse(argc, argv); rc >= 0) return rc;
   if (check.smoke()) {
     n = std::min<Eigen::Index>(n, 64);
@@ -89,24 +92,27 @@ int main(int argc, char** argv) {
     taus = {5.0};
   }
   const double tolerance = 1e-10;
-  if (nce_lr == 0.0) nce_lr = lr * static_cast<double>(n - 1);
+  // M samples carry α: N, or 2N on the doubled batch of --negatives both.
+  const Eigen::Index m = negatives.both() ? 2 * n : n;
+  if (nce_lr == 0.0) nce_lr = lr * static_cast<double>(m - 1);
   check.params() = {{"N", n}, {"d", d}, {"sigma", sigma}, {"spectrum_ratio", ratio},
                     {"learning_rate", lr}, {"max_steps", max_steps}, {"widths", widths},
                     {"taus", taus}, {"nce_learning_rate", nce_lr}, {"normalization", "renormalize"},
                     {"convergence_tolerance", tolerance}, {"cos_threshold", cos_threshold},
                     {"distinct_threshold", distinct}};
+  check.params()["negatives"] = negatives.text;
   // Refuse sizes that cannot fit before allocating anything of that size.
   if (const int rc =
-          check.require_memory(infonce_batch_bytes(n),
-                               "the reported InfoNCE run on N = " + std::to_string(n) + " samples");
+          check.require_memory(infonce_batch_bytes(m),
+                               "the reported InfoNCE run on N = " + std::to_string(m) + " samples");
       rc >= 0)
     return rc;
   check.begin();
 
   const Rng root(check.seed());
   Rng data_rng = root.substream(0);
-  const TwoViewBatch batch = pca_batch(n, d, ratio, sigma, data_rng);
-  const Eigen::MatrixXd c = analysis::input_covariance(batch, PairwiseImportance::uniform(n));
+  const TwoViewBatch batch = negatives.batch(pca_batch(n, d, ratio, sigma, data_rng));
+  const Eigen::MatrixXd c = analysis::input_covariance(batch, PairwiseImportance::uniform(m));
   const analysis::EigenResult eig = analysis::top_eigenpairs(c, 2);
   const Eigen::VectorXd top = eig.vectors.col(0);
   check.report("C_alpha[x] (uniform alpha): lambda_1 = " + sci(eig.values(0), 4) +
@@ -170,7 +176,7 @@ int main(int argc, char** argv) {
   // Reported, not asserted: InfoNCE couples the nodes through α (theory §3, Claim 1).
   nlohmann::json nce = nlohmann::json::array();
   for (std::size_t t = 0; t < taus.size(); ++t) {
-    const Loss loss = Loss::infonce(taus[t], 1.0);
+    const Loss loss = negatives.loss(Loss::infonce(taus[t], 1.0));
     TrainerOptions nce_options = options;
     nce_options.learning_rate = nce_lr;
     Run r = train_nodes(batch, loss, 4, root.substream(1000 + t), nce_options, top, 0);

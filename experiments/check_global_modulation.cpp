@@ -12,7 +12,6 @@
 //     z-independent v_k of the same marginal variance: Clopper–Pearson 95% intervals (Boost.Math)
 //     must be disjoint. The learning-time curve (mean cosine with u_k and v_k vs step) is a figure.
 #include <algorithm>
-#include <boost/math/distributions/binomial.hpp>
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -28,20 +27,6 @@ using namespace cldyn;
 using namespace cldyn::experiments;
 
 namespace {
-
-struct Interval {
-  double low = 0.0, high = 1.0;
-};
-
-/// Clopper–Pearson (exact) two-sided interval for k successes in n trials.
-Interval clopper_pearson(long k, long n, double confidence) {
-  using boost::math::binomial_distribution;
-  const double alpha = 1.0 - confidence;
-  Interval out;
-  out.low = binomial_distribution<>::find_lower_bound_on_p(static_cast<double>(n), static_cast<double>(k), alpha / 2);
-  out.high = binomial_distribution<>::find_upper_bound_on_p(static_cast<double>(n), static_cast<double>(k), alpha / 2);
-  return out;
-}
 
 struct Run {
   TrainResult result;
@@ -222,7 +207,8 @@ int main(int argc, char** argv) {
                           {"cos_v", std::vector<double>(r.cos_v.data(), r.cos_v.data() + r.cos_v.size())}});
   }
   check.series()["runs"] = run_series;
-  const Interval iu = clopper_pearson(learned_u, total, confidence), iv = clopper_pearson(learned_v, total, confidence);
+  const analysis::BinomialInterval iu = analysis::clopper_pearson(learned_u, total, confidence),
+                                   iv = analysis::clopper_pearson(learned_v, total, confidence);
   const double fu = static_cast<double>(learned_u) / static_cast<double>(total);
   const double fv = static_cast<double>(learned_v) / static_cast<double>(total);
   const std::string ci = fixed(100.0 * confidence, 0) + "% CI";

@@ -1,7 +1,5 @@
 #include "fixed_point_report.hpp"
 
-#include <boost/math/distributions/binomial.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -62,19 +60,6 @@ constexpr int kLastCertifiedBy = 4;
 
 }  // namespace
 
-BinomialInterval clopper_pearson(long k, long n, double confidence) {
-  require(n >= 1, "clopper_pearson", "n", n, "n >= 1");
-  require(k >= 0 && k <= n, "clopper_pearson", "k", k, "0 <= k <= n");
-  require(confidence > 0.0 && confidence < 1.0, "clopper_pearson", "confidence", confidence,
-          "0 < confidence < 1");
-  using boost::math::binomial_distribution;
-  const double alpha = 1.0 - confidence;
-  BinomialInterval out;
-  out.low = binomial_distribution<>::find_lower_bound_on_p(static_cast<double>(n), static_cast<double>(k), alpha / 2);
-  out.high = binomial_distribution<>::find_upper_bound_on_p(static_cast<double>(n), static_cast<double>(k), alpha / 2);
-  return out;
-}
-
 nlohmann::ordered_json fixed_point_json(const analysis::CertifiedSearch& search, const Eigen::MatrixXd& user_w,
                                         bool sign_symmetric) {
   check_user_w(search, user_w, "fixed_point_json");
@@ -112,7 +97,7 @@ nlohmann::ordered_json fixed_point_json(const analysis::CertifiedSearch& search,
     j["gate_margin"] = number(cp.gate_margin);
     j["basin_count"] = cp.basin_count;
     if (random_starts > 0) {
-      const BinomialInterval ci = clopper_pearson(static_cast<long>(cp.basin_count), random_starts);
+      const BinomialInterval ci = analysis::clopper_pearson(static_cast<long>(cp.basin_count), random_starts, kBasinConfidence);
       j["basin_fraction"] = static_cast<double>(cp.basin_count) / static_cast<double>(random_starts);
       j["basin_fraction_interval"] = {ci.low, ci.high};
     } else {
@@ -166,7 +151,7 @@ std::string fixed_point_summary(const analysis::CertifiedSearch& search, const E
          ", eigen-criterion " + (cp.eigen_criterion ? "yes" : "no") + ", residual " +
          format("%.1e", cp.residual);
     if (random_starts > 0) {
-      const BinomialInterval ci = clopper_pearson(static_cast<long>(cp.basin_count), random_starts);
+      const BinomialInterval ci = analysis::clopper_pearson(static_cast<long>(cp.basin_count), random_starts, kBasinConfidence);
       s += ", basin " + std::to_string(cp.basin_count) + "/" + std::to_string(random_starts) + " [" +
            format("%.2f", ci.low) + ", " + format("%.2f", ci.high) + "]";
     }

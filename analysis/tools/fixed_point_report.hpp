@@ -9,18 +9,15 @@
 #include <string>
 
 #include "cldyn/analysis/certified_fixed_points.hpp"
+#include "cldyn/analysis/statistics.hpp"
 
 namespace cldyn::tools {
 
 /// Confidence level of the basin-fraction intervals.
 inline constexpr double kBasinConfidence = 0.95;
 
-/// Two-sided Clopper–Pearson (exact binomial) interval for k successes in n ≥ 1 trials at
-/// `confidence` (Boost.Math): [0, hi] for k = 0, [lo, 1] for k = n.
-struct BinomialInterval {
-  double low = 0.0, high = 1.0;
-};
-BinomialInterval clopper_pearson(long k, long n, double confidence = kBasinConfidence);
+/// Basin intervals: analysis::clopper_pearson at kBasinConfidence.
+using analysis::BinomialInterval;
 
 /// The search as JSON:
 ///  - "starts", "user_starts", "random_starts", "converged", "unconverged", "tolerance",

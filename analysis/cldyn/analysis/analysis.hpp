@@ -8,6 +8,7 @@
 #include "cldyn/analysis/fixed_points.hpp"
 #include "cldyn/analysis/landscape.hpp"
 #include "cldyn/analysis/stability.hpp"
+#include "cldyn/analysis/statistics.hpp"
 #include "cldyn/analysis/gated_covariance.hpp"
 #include "cldyn/analysis/global_modulation.hpp"
 #include "cldyn/analysis/loss_hessian.hpp"

@@ -70,6 +70,22 @@ class CheckConfig : public test::ScratchDirTest {
     return {};
 #endif
   }
+#ifdef CLDYN_HAVE_CHECK
+  /// check.parse on `args` (program name prepended) with stdout and stderr captured:
+  /// (exit code or -1, stdout, stderr).
+  static std::tuple<int, std::string, std::string> parse_captured(experiments::Check& check,
+                                                                  std::vector<std::string> args) {
+    args.insert(args.begin(), "check_config_probe");
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    testing::internal::CaptureStdout();
+    testing::internal::CaptureStderr();
+    const int code = check.parse(static_cast<int>(argv.size()), argv.data());
+    std::string err = testing::internal::GetCapturedStderr();
+    std::string out = testing::internal::GetCapturedStdout();
+    return {code, std::move(out), std::move(err)};
+  }
+#endif
   struct ParsedLists {
     int code;
     std::string out, err;
@@ -85,14 +101,7 @@ class CheckConfig : public test::ScratchDirTest {
     std::vector<std::string> names = {"relu"};
     check.app().add_option("--xs", xs, "numbers")->capture_default_str();
     check.app().add_option("--names", names, "activations");
-    args.insert(args.begin(), "check_config_probe");
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    testing::internal::CaptureStdout();
-    testing::internal::CaptureStderr();
-    const int code = check.parse(static_cast<int>(argv.size()), argv.data());
-    const std::string err = testing::internal::GetCapturedStderr();
-    const std::string out = testing::internal::GetCapturedStdout();
+    auto [code, out, err] = parse_captured(check, std::move(args));
     return {code, out, err, xs, names};
 #else
     (void)args;
@@ -266,15 +275,7 @@ TEST_F(CheckConfig, ValidationsRunBeforeAnythingIsPrintedAndFailAsOneUsageLine) 
     check.add_validation([&n] {
       if (n % 2 != 0) throw std::invalid_argument("--n: n = " + std::to_string(n) + " violates n even");
     });
-    args.insert(args.begin(), "check_config_probe");
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    testing::internal::CaptureStdout();
-    testing::internal::CaptureStderr();
-    const int code = check.parse(static_cast<int>(argv.size()), argv.data());
-    const std::string err = testing::internal::GetCapturedStderr();
-    const std::string out = testing::internal::GetCapturedStdout();
-    return std::make_tuple(code, out, err);
+    return parse_captured(check, std::move(args));
   };
   int n = 2;
   auto [code, out, err] = run({"--n", "3"}, n);

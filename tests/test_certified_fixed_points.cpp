@@ -441,7 +441,7 @@ TEST(CertifiedFixedPoints, ReportFieldsAddUp) {
   const data::LatentModel& model = reference_model();
   const CertifiedSearch& s = relu_sample_search();
   const Eigen::MatrixXd user = near_patterns(model);
-  const nlohmann::ordered_json j = tools::fixed_point_json(s, user, false);
+  const nlohmann::ordered_json j = tools::fixed_point_json(s, user);
   EXPECT_EQ(j["converged"].get<long>() + j["unconverged"].get<long>(), j["starts"].get<long>());
   EXPECT_EQ(j["user_starts"].get<long>() + j["random_starts"].get<long>(), j["starts"].get<long>());
   long by = 0;
@@ -472,7 +472,7 @@ TEST(CertifiedFixedPoints, ReportFieldsAddUp) {
   EXPECT_LE(basin, j["random_starts"].get<long>());
   ASSERT_EQ(j["user_nodes"].size(), 5u);
   for (const auto& node : j["user_nodes"]) EXPECT_FALSE(node["point"].is_null());  // all five assigned (test above)
-  const std::string text = tools::fixed_point_summary(s, user, false);
+  const std::string text = tools::fixed_point_summary(s, user);
   EXPECT_THAT(text, HasSubstr(std::to_string(s.points.size()) + " certified"));
   EXPECT_THAT(text, HasSubstr("kink ("));
   EXPECT_THAT(text, HasSubstr("node 4: its start converged to point"));

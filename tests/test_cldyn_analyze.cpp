@@ -603,27 +603,29 @@ TEST_F(CldynAnalyze, BothViewsAndNormalizedConventionsMatchTheLibrary) {
   const std::string x = save("x.npy", batch.x), xp = save("xp.npy", batch.x_prime),
                     wp = save("w.npy", w);
   const Loss loss = Loss::infonce(0.5, 1.0);
+  for (const char* negatives : {"both", "view1"})
   for (const char* distance : {"raw", "normalized"}) {
-    const std::string out = path(std::string(distance) + ".json");
+    const std::string out = path(std::string(negatives) + "-" + distance + ".json");
     const json j = run_ok({"--views", x, xp, "--weights", wp, "--activation", "leaky:0.2", "--loss",
-                           "infonce", "--tau", "0.5", "--negatives", "both", "--distance",
+                           "infonce", "--tau", "0.5", "--negatives", negatives, "--distance",
                            distance, "--json", out},
                           out);
     Convention c;
-    c.negatives = Negatives::both_views;
-    c.distance = std::string(distance) == "raw" ? Distance::raw : Distance::normalized;
+    c.negatives = parse_negatives(negatives);
+    c.distance = parse_distance(distance);
     const ConventionEvaluation e = evaluate(net, batch, loss, c);
-    ASSERT_EQ(j["shape"]["M"].get<Eigen::Index>(), 14);
+    const Eigen::Index m = c.negatives == Negatives::both_views ? 14 : 7;
+    ASSERT_EQ(j["shape"]["M"].get<Eigen::Index>(), m) << negatives << " " << distance;
     // The tool (streamed, on the doubled batch) against the library's convention evaluation:
     // equal up to summation order, ≤ 1e-12.
-    EXPECT_NEAR(j["loss"].get<double>(), e.loss, 1e-12 * std::abs(e.loss)) << distance;
-    EXPECT_NEAR(j["energy"].get<double>(), e.energy, 1e-12 * std::abs(e.energy)) << distance;
-    EXPECT_LE(test::relative_error(matrix_of(j["loss_gradient"]), e.loss_gradient), 1e-12) << distance;
-    EXPECT_LE(test::relative_error(matrix_of(j["alpha"]), e.alpha.matrix()), 1e-12) << distance;
-    // Identity A with M = 2N samples.
+    EXPECT_NEAR(j["loss"].get<double>(), e.loss, 1e-12 * std::abs(e.loss)) << negatives << " " << distance;
+    EXPECT_NEAR(j["energy"].get<double>(), e.energy, 1e-12 * std::abs(e.energy)) << negatives << " " << distance;
+    EXPECT_LE(test::relative_error(matrix_of(j["loss_gradient"]), e.loss_gradient), 1e-12) << negatives << " " << distance;
+    EXPECT_LE(test::relative_error(matrix_of(j["alpha"]), e.alpha.matrix()), 1e-12) << negatives << " " << distance;
+    // Identity A with M = N or 2N samples.
     EXPECT_LE(test::relative_error(matrix_of(j["loss_gradient"]),
-                                   -2.0 * 14 * 14 * matrix_of(j["energy_gradient"])),
-              1e-10) << distance;
+                                   -2.0 * m * m * matrix_of(j["energy_gradient"])),
+              1e-10) << negatives << " " << distance;
     if (c.distance == Distance::normalized) {
       EXPECT_TRUE(j["nodes"].is_null());
       EXPECT_TRUE(j["nodes_note"].is_string());

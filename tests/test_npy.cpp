@@ -273,6 +273,34 @@ TEST_F(Npy, RowWriterRefusesAWrongRowCountAndWrongBlocks) {
   EXPECT_THROW(tools::NpyRowWriter(path("x.npy"), -1, 2), std::invalid_argument);
 }
 
+TEST_F(Npy, RowWriterWithAShapeWritesThatHeaderAndRefusesAShapeThatDoesNotFit) {
+  // Two stacked 2 × 3 matrices as one (2, 2, 3) array: the data bytes are the same as the
+  // 4 × 3 matrix's, the header states the 3-D shape.
+  Eigen::MatrixXd m(4, 3);
+  m << 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12;
+  {
+    tools::NpyRowWriter writer(path("stack.npy"), 4, 3, {2, 2, 3});
+    writer.append(m);
+    writer.commit();
+  }
+  tools::save_npy(path("flat.npy"), m);
+  const std::string stack = file_bytes(path("stack.npy")), flat = file_bytes(path("flat.npy"));
+  EXPECT_NE(stack.find("'shape': (2, 2, 3)"), std::string::npos);
+  ASSERT_GE(stack.size(), 96u);
+  EXPECT_EQ(stack.substr(stack.size() - 96), flat.substr(flat.size() - 96));  // 12 doubles
+  // Rank 1 is written as (n,).
+  {
+    tools::NpyRowWriter writer(path("vec.npy"), 1, 3, {3});
+    writer.append(m.topRows(1));
+    writer.commit();
+  }
+  EXPECT_EQ(tools::load_npy(path("vec.npy")), m.row(0).transpose());
+  // A shape that does not hold rows × cols, or whose last dimension is not cols.
+  EXPECT_THROW(tools::NpyRowWriter(path("bad.npy"), 4, 3, {2, 3, 3}), std::invalid_argument);
+  EXPECT_THROW(tools::NpyRowWriter(path("bad.npy"), 4, 3, {3, 4}), std::invalid_argument);
+  EXPECT_THROW(tools::NpyRowWriter(path("bad.npy"), 4, 3, {}), std::invalid_argument);
+}
+
 TEST_F(Npy, RowWriterDestroyedWithoutCommitLeavesNoFile) {
   {
     tools::NpyRowWriter writer(path("never.npy"), 2, 2);

@@ -144,15 +144,16 @@ class ArraySink {
     }
     const Eigen::Index r = ms.empty() ? 0 : (transpose ? ms[0].cols() : ms[0].rows());
     const Eigen::Index c = ms.empty() ? 0 : (transpose ? ms[0].rows() : ms[0].cols());
-    Eigen::MatrixXd all(static_cast<Eigen::Index>(ms.size()) * r, c);
-    for (std::size_t i = 0; i < ms.size(); ++i) {
+    const std::vector<Eigen::Index> shape = {static_cast<Eigen::Index>(ms.size()), r, c};
+    cldyn::tools::NpyRowWriter file(path(name), shape[0] * r, c, shape);
+    for (const Eigen::MatrixXd& m : ms) {
       if (transpose)
-        all.middleRows(static_cast<Eigen::Index>(i) * r, r) = ms[i].transpose();
+        file.append(m.transpose());
       else
-        all.middleRows(static_cast<Eigen::Index>(i) * r, r) = ms[i];
+        file.append(m);
     }
-    cldyn::tools::save_npy(path(name), all, {static_cast<Eigen::Index>(ms.size()), r, c});
-    return reference(name, {static_cast<Eigen::Index>(ms.size()), r, c});
+    file.commit();
+    return reference(name, shape);
   }
   const std::vector<std::string>& written() const { return written_; }
 
@@ -332,7 +333,7 @@ std::string summary(const json& out, const ArraySink& arrays, const std::string&
   } else {
     s << "nodes: not analysed (" << out["nodes_note"].get<std::string>() << ")\n";
   }
-  if (found) s << cldyn::tools::fixed_point_summary(*found, w, found->sign_symmetric);
+  if (found) s << cldyn::tools::fixed_point_summary(*found, w);
   s << "wrote " << json_path;
   if (!arrays.written().empty()) s << " and " << arrays.written().size() << " arrays (.npy)";
   s << "\n";
@@ -442,7 +443,9 @@ int run(int argc, char** argv) {
   const Eigen::Index n = inputs.batch.size(), d = inputs.batch.dim(), kk = w.cols();
   // Both views: the view-1 form of the loss on the doubled batch ([X; X'], [X'; X]) is the
   // symmetric loss (docs/theory.md, "Matching your training to cldyn").
-  const cldyn::TwoViewBatch batch = both ? cldyn::symmetric_batch(inputs.batch) : std::move(inputs.batch);
+  const std::optional<cldyn::TwoViewBatch> doubled =
+      both ? std::optional(cldyn::symmetric_batch(inputs.batch)) : std::nullopt;
+  const cldyn::TwoViewBatch& batch = both ? *doubled : inputs.batch;
   const cldyn::Loss effective_loss = both ? cldyn::symmetric_form(loss) : loss;
   const Eigen::Index m = batch.size();  // samples of the batch the energy is defined on
 
@@ -572,7 +575,7 @@ int run(int argc, char** argv) {
     search.tolerance = o.fp_tol;
     const cldyn::analysis::SampleLandscape landscape(batch, activation, effective_loss);
     found = cldyn::analysis::certified_fixed_points(landscape, w, search);
-    out["fixed_points"] = cldyn::tools::fixed_point_json(*found, w, landscape.sign_symmetric());
+    out["fixed_points"] = cldyn::tools::fixed_point_json(*found, w);
   }
 
   // Non-finite numbers (none are expected from finite inputs) would be written as null.

@@ -60,9 +60,9 @@ constexpr int kLastCertifiedBy = 4;
 
 }  // namespace
 
-nlohmann::ordered_json fixed_point_json(const analysis::CertifiedSearch& search, const Eigen::MatrixXd& user_w,
-                                        bool sign_symmetric) {
+nlohmann::ordered_json fixed_point_json(const analysis::CertifiedSearch& search, const Eigen::MatrixXd& user_w) {
   check_user_w(search, user_w, "fixed_point_json");
+  const bool sign_symmetric = search.sign_symmetric;
   const long random_starts = static_cast<long>(search.starts - search.user_starts);
   json out;
   out["tolerance"] = search.tolerance;
@@ -127,9 +127,9 @@ nlohmann::ordered_json fixed_point_json(const analysis::CertifiedSearch& search,
   return out;
 }
 
-std::string fixed_point_summary(const analysis::CertifiedSearch& search, const Eigen::MatrixXd& user_w,
-                                bool sign_symmetric) {
+std::string fixed_point_summary(const analysis::CertifiedSearch& search, const Eigen::MatrixXd& user_w) {
   check_user_w(search, user_w, "fixed_point_summary");
+  const bool sign_symmetric = search.sign_symmetric;
   const long random_starts = static_cast<long>(search.starts - search.user_starts);
   const long stable = std::count_if(search.points.begin(), search.points.end(),
                                     [](const analysis::CertifiedPoint& p) { return p.stable; });

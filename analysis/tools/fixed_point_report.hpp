@@ -34,13 +34,13 @@ using analysis::BinomialInterval;
 ///    interval, starts;
 ///  - "user_nodes": per column j of `user_w` (d × K, the user's start j): "point" it converged to
 ///    (null when it did not) with its final "residual", "norm" of the column, and the nearest
-///    certified point by cos (|cos| when sign_symmetric) with that cosine (null if none).
+///    certified point by cos (|cos|, "nearest_abs_cosine", when search.sign_symmetric) with that
+///    cosine (null if none).
 /// `user_w` must have search.user_starts columns (throws std::invalid_argument otherwise).
 nlohmann::ordered_json fixed_point_json(const analysis::CertifiedSearch& search,
-                                        const Eigen::MatrixXd& user_w, bool sign_symmetric);
+                                        const Eigen::MatrixXd& user_w);
 
 /// A few lines for stdout: the counts, one line per point, one line per user node.
-std::string fixed_point_summary(const analysis::CertifiedSearch& search, const Eigen::MatrixXd& user_w,
-                                bool sign_symmetric);
+std::string fixed_point_summary(const analysis::CertifiedSearch& search, const Eigen::MatrixXd& user_w);
 
 }  // namespace cldyn::tools

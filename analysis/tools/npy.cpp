@@ -353,13 +353,6 @@ void save_npy(const std::string& path, const Eigen::Ref<const Eigen::MatrixXd>& 
   writer.commit();
 }
 
-void save_npy(const std::string& path, const Eigen::Ref<const Eigen::MatrixXd>& m,
-              const std::vector<Eigen::Index>& shape) {
-  NpyRowWriter writer(path, m.rows(), m.cols(), shape);
-  writer.append(m);
-  writer.commit();
-}
-
 NpyRowWriter::NpyRowWriter(std::string path, Eigen::Index rows, Eigen::Index cols)
     : NpyRowWriter(std::move(path), rows, cols, {rows, cols}) {}
 

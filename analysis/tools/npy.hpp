@@ -35,11 +35,6 @@ Eigen::MatrixXd load_npy(const std::string& path);
 /// load_npy rejects them). Throws std::runtime_error naming the file if it cannot be written.
 void save_npy(const std::string& path, const Eigen::Ref<const Eigen::MatrixXd>& m);
 
-/// As save_npy, with the file's shape given (any rank ≥ 1, the last dimension = m.cols(), the
-/// product = m.size()): m's rows are the C-order data, e.g. K stacked d × d matrices as
-/// m = [A_1; …; A_K] (K·d × d) with shape {K, d, d}. load_npy reads ranks 1 and 2 only.
-void save_npy(const std::string& path, const Eigen::Ref<const Eigen::MatrixXd>& m,
-              const std::vector<Eigen::Index>& shape);
 
 /// A float64, C-order, rows × cols NPY 1.0 file written a block of rows at a time, so that the
 /// whole array is never held in memory (cldyn-analyze streams the N × N α through it). The
@@ -53,8 +48,10 @@ class NpyRowWriter {
   /// rows < 0 or cols < 0, std::runtime_error naming `path` if the file cannot be created
   /// (e.g. "folder '<dir>' does not exist").
   NpyRowWriter(std::string path, Eigen::Index rows, Eigen::Index cols);
-  /// As above, the file's header declaring `shape` (see save_npy with a shape); throws
-  /// std::invalid_argument if it cannot hold rows × cols values in C order.
+  /// As above, the file's header declaring `shape` (any rank ≥ 1, the last dimension = cols,
+  /// the product = rows·cols): the appended rows are the C-order data, e.g. K stacked d × d
+  /// matrices as rows = K·d, cols = d, shape {K, d, d}. load_npy reads ranks 1 and 2 only.
+  /// Throws std::invalid_argument if the shape cannot hold rows × cols values.
   NpyRowWriter(std::string path, Eigen::Index rows, Eigen::Index cols,
                const std::vector<Eigen::Index>& shape);
   ~NpyRowWriter();

@@ -155,10 +155,14 @@ OneLayerAnalysis analyze_quadratic(const OneLayerNetwork& net, const TwoViewBatc
   out.loss = loss.value(net.forward(batch.x), net.forward(batch.x_prime));
   out.energy = net.energy(batch, alpha);
   out.input_covariance = input_covariance(batch, alpha);
+  const double nn = static_cast<double>(n);
   for (Index k = 0; k < kk; ++k) {
-    if (options.gated_covariance)
-      out.gated_covariance.push_back(frozen_alpha_jacobian(net, batch, alpha, k));
-    if (options.hessian) out.loss_hessian.push_back(loss_hessian(net, batch, loss, k));
+    if (options.gated_covariance || options.hessian) {
+      MatrixXd a = frozen_alpha_jacobian(net, batch, alpha, k);
+      // ∇²_{w_k} L_q = −2N²·A(w_k) (loss_hessian.hpp): the same O(N·d²) matrix, formed once.
+      if (options.hessian) out.loss_hessian.push_back(-2.0 * nn * nn * a);
+      if (options.gated_covariance) out.gated_covariance.push_back(std::move(a));
+    }
     if (options.progress)
       options.progress(static_cast<double>(k + 1) / static_cast<double>(kk + 1));
   }

@@ -17,18 +17,9 @@
 #include <vector>
 
 #include "cldyn/rng.hpp"
+#include "common/claim.hpp"
 
 namespace cldyn::experiments {
-
-/// One verdict row.
-struct Claim {
-  std::string id;
-  std::string statement;
-  std::string predicted;
-  std::string measured;
-  std::string tolerance;
-  bool pass = false;
-};
 
 class Check {
  public:

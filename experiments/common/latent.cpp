@@ -4,19 +4,25 @@
 #include <numeric>
 
 #include "common/check.hpp"
+#include "common/shape.hpp"
 
 namespace cldyn::experiments {
 
 void LatentFlags::add_to(Check& check) {
-  CLI::App& app = check.app();
-  app.add_option("--d", d, "Input dimension d")->check(CLI::Range(1, 100000))->capture_default_str();
-  app.add_option("--L", L, "Number of patterns L (<= d)")->check(CLI::Range(1, 100000))->capture_default_str();
-  app.add_option("--sigma", sigma, "Augmentation noise sigma")->check(positive_number())->capture_default_str();
-  app.add_option("--p", weights, "Pattern weights p_l, exactly L values, normalised to sum 1 (sum > 0)")
-      ->check(non_negative_number())->capture_default_str();
-  app.add_option("--pattern-seed", pattern_seed, "Seed of the random orthonormal patterns (0: use --seed)")
-      ->check(unsigned_integer())->capture_default_str();
+  OptionSet options(check.app());
+  describe(options);
   check.add_validation([this] { validate(); });
+}
+
+void LatentFlags::describe(OptionSet& o) {
+  o.add("--d", d, "Input dimension d")->check(CLI::Range(1, 100000));
+  o.add("--L", L, "Number of patterns L (<= d)")->check(CLI::Range(1, 100000));
+  o.add("--sigma", sigma, "Augmentation noise sigma")->check(positive_number());
+  o.add("--p", weights, "Pattern weights p_l, exactly L values, normalised to sum 1 (sum > 0)", "p_weights")
+      ->check(non_negative_number());
+  o.add("--pattern-seed", pattern_seed, "Seed of the random orthonormal patterns (0: use --seed)")
+      ->check(unsigned_integer());
+  o.record_all([this] { return nlohmann::json{{"p", data::normalise_probabilities(weights)}}; });
 }
 
 void LatentFlags::validate() const {

@@ -12,6 +12,7 @@
 namespace cldyn::experiments {
 
 class Check;
+class OptionSet;
 
 /// Flags of the latent model: --d, --L, --sigma, --p (weights, normalised), --pattern-seed.
 struct LatentFlags {
@@ -24,6 +25,9 @@ struct LatentFlags {
   /// Adds the flags to the check's options and registers validate() with it, so that a
   /// model the flags cannot describe is a usage error before anything is printed.
   void add_to(Check& check);
+  /// The same flags in a check's OptionSet (common/shape.hpp), with their "params" keys (d, L,
+  /// sigma, p_weights, p: the normalised weights, pattern_seed). validate() is the Options' job.
+  void describe(OptionSet& options);
   /// Throws std::invalid_argument, naming the flag, unless the flags describe a model: as many
   /// --p weights as --L, weights with a positive finite sum, L <= d (orthonormal patterns).
   void validate() const;

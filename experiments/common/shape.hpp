@@ -1,0 +1,139 @@
+#pragma once
+/// \file shape.hpp
+/// The one shape of every check (docs/contributing.md, "Adding a check"):
+///
+///     struct XOptions {                       // validated and self-describing
+///       ...fields with their defaults...
+///       void describe(OptionSet&);            // each option's flag, default, range, help: once
+///       void validate() const;                // option combinations (throws invalid_argument)
+///       void use_smoke_sizes();               // the --smoke sizes
+///     };
+///     XResult compute(const XOptions&, std::uint64_t seed, const Context& = {});  // pure
+///     void report(Check&, const XOptions&, const XResult&);  // rows, JSON series, CSV, figures
+///     int main(int argc, char** argv) { return run_check<XOptions>(info, argc, argv, compute, report); }
+///
+/// `compute` does no I/O (progress on a terminal aside) and is what tests, the Python bindings
+/// and sweeps call; the same options and seed give the same result at any thread count.
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <omp.h>
+#include <string>
+#include <vector>
+
+#include "cldyn/rng.hpp"
+#include "common/check.hpp"
+
+namespace cldyn::experiments {
+
+/// The options of a check, registered once: each `add` registers a command-line flag (with its
+/// default shown in --help) and the key under which its value (after --smoke) goes to the
+/// JSON's "params"; `record` adds a parameter that is not a flag. Keys may be JSON pointers
+/// ("fixed_point/tolerance") for nested objects.
+class OptionSet {
+ public:
+  /// Registers on `app`.
+  explicit OptionSet(CLI::App& app) : app_(&app) {}
+  /// Registers on an app of its own (tests, bindings and sweeps: parse() sets options by flag).
+  OptionSet() : own_(std::make_unique<CLI::App>()), app_(own_.get()) {}
+
+  /// Sets options from command-line words, e.g. {"--starts", "20"} (own app only). Throws
+  /// std::invalid_argument with CLI11's message on an unknown flag or a bad value.
+  void parse(std::vector<std::string> args);
+
+  /// A flag and its parameter key (default: the flag without "--", '-' replaced by '_';
+  /// "" keeps the option out of "params"). Returns the CLI11 option for validators.
+  template <class T>
+  CLI::Option* add(const std::string& flag, T& value, const std::string& help, std::string key = "default") {
+    if (key == "default") key = key_of(flag);
+    if (!key.empty()) getters_.push_back([&value, key](nlohmann::json& j) { j[pointer(key)] = value; });
+    return app_->add_option(flag, value, help)->capture_default_str();
+  }
+  /// A parameter that is not a flag (a fixed constant of the check, a derived size).
+  template <class T>
+  void record(const std::string& key, const T& value) {
+    getters_.push_back([&value, key](nlohmann::json& j) { j[pointer(key)] = value; });
+  }
+  /// A group of parameters produced by a function (e.g. a model's own params()).
+  void record_all(std::function<nlohmann::json()> params) { groups_.push_back(std::move(params)); }
+
+  /// Current values of every registered parameter.
+  nlohmann::json params() const;
+
+ private:
+  static std::string key_of(const std::string& flag);
+  static nlohmann::json::json_pointer pointer(const std::string& key) {
+    return nlohmann::json::json_pointer("/" + key);
+  }
+  std::unique_ptr<CLI::App> own_;
+  CLI::App* app_;
+  std::vector<std::function<void(nlohmann::json&)>> getters_;
+  std::vector<std::function<nlohmann::json()>> groups_;
+};
+
+/// How a computation shows progress; the default shows none (tests, bindings, sweeps).
+struct Context {
+  bool progress = false;  ///< a progress line on stderr when it is a terminal
+};
+
+/// Runs fn(i, rng) for i in [0, n) on the OpenMP threads, rng = root.substream(first + i), in a
+/// dynamic schedule, with a progress line labelled `label`. Each index writes only its own
+/// results, so the outcome does not depend on the thread count. An exception thrown by fn is
+/// rethrown here after the loop (the first one, by index order of occurrence).
+template <class Fn>
+void parallel_runs(long n, const Rng& root, std::uint64_t first, const std::string& label, const Context& ctx,
+                   Fn&& fn) {
+  Progress progress(label, n, !ctx.progress);
+  long done = 0;
+  std::exception_ptr failure;
+#pragma omp parallel for schedule(dynamic)
+  for (long i = 0; i < n; ++i) {
+    try {
+      Rng rng = root.substream(first + static_cast<std::uint64_t>(i));
+      fn(i, rng);
+    } catch (...) {
+#pragma omp critical(cldyn_parallel_runs_failure)
+      if (!failure) failure = std::current_exception();
+    }
+#pragma omp critical(cldyn_parallel_runs_progress)
+    progress.tick(++done);
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+/// What a check is called and says in --help.
+struct CheckInfo {
+  std::string name;         ///< JSON stem; the program is check_<name>
+  std::string description;  ///< --help
+};
+
+/// The whole `main` of a check: options registered and parsed (with --smoke sizes and
+/// validation before anything is printed), the memory guard when the options estimate their
+/// peak (`double memory_bytes() const` and `std::string memory_what() const`), the header,
+/// compute, report and the verdict table. Returns the exit code.
+template <class Options, class Result>
+int run_check(const CheckInfo& info, int argc, char** argv,
+              Result (*compute)(const Options&, std::uint64_t, const Context&),
+              void (*report)(Check&, const Options&, const Result&)) {
+  Check check(info.name, info.description);
+  Options options;
+  OptionSet set(check.app());
+  options.describe(set);
+  check.add_validation([&options] { options.validate(); });
+  if (const int rc = check.parse(argc, argv); rc >= 0) return rc;
+  if (check.smoke()) options.use_smoke_sizes();
+  if constexpr (requires { options.memory_bytes(); }) {
+    if (const int rc = check.require_memory(options.memory_bytes(), options.memory_what()); rc >= 0) return rc;
+  }
+  check.params() = set.params();
+  check.begin();
+  const Result result = compute(options, check.seed(), Context{!check.quiet()});
+  report(check, options, result);
+  return check.finish();
+}
+
+}  // namespace cldyn::experiments

@@ -105,6 +105,13 @@ int Check::usage_error(std::string what) const {
   return 2;
 }
 
+int Check::error(std::string what) const {
+  std::replace(what.begin(), what.end(), '\n', ' ');
+  std::cout.flush();
+  std::cerr << program_ << ": error: " << what << "\n";
+  return 2;
+}
+
 int Check::parse(int argc, char** argv) {
   // List options take "a,b", "a b" and "a, b" alike (CLI11 splits each argument at the
   // delimiter and also takes several arguments). Values that contain a comma cannot occur in

@@ -58,6 +58,9 @@ class Check {
   /// refuses): one line "<program>: error: <what> (see --help)" on stderr; returns 2 (return
   /// it from main). Call it before begin(), so that nothing else has been printed.
   int usage_error(std::string what) const;
+  /// Reports a failure of the run itself (a file that cannot be read or written, a resumed run
+  /// of another configuration): one line "<program>: error: <what>" on stderr; returns 2.
+  int error(std::string what) const;
 
   std::uint64_t seed() const { return seed_; }
   bool smoke() const { return smoke_; }

@@ -20,6 +20,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <omp.h>
 #include <string>
@@ -52,6 +53,17 @@ class OptionSet {
     if (key == "default") key = key_of(flag);
     if (!key.empty()) getters_.push_back([&value, key](nlohmann::json& j) { j[pointer(key)] = value; });
     return app_->add_option(flag, value, help)->capture_default_str();
+  }
+  /// A switch (no value), e.g. --bias; in "params" under `key` like add().
+  CLI::Option* add_flag(const std::string& flag, bool& value, const std::string& help, std::string key = "default") {
+    if (key == "default") key = key_of(flag);
+    if (!key.empty()) getters_.push_back([&value, key](nlohmann::json& j) { j[pointer(key)] = value; });
+    return app_->add_flag(flag, value, help);
+  }
+  /// An option without a default (std::optional): absent from --help's defaults.
+  template <class T>
+  CLI::Option* add_optional(const std::string& flag, std::optional<T>& value, const std::string& help) {
+    return app_->add_option(flag, value, help);
   }
   /// A parameter that is not a flag (a fixed constant of the check, a derived size).
   template <class T>

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "analyze_inputs.hpp"
+#include "analyze_report.hpp"
 #include "cldyn/analysis/certified_fixed_points.hpp"
 #include "cldyn/analysis/landscape.hpp"
 #include "cldyn/analysis/one_layer_analysis.hpp"
@@ -57,24 +58,12 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Default of --top-tol. A(w) is formed in double precision by O(N) accumulations and the dense
-// eigensolver is backward stable to a small multiple of d·ε·‖A‖, so an exact top eigenvector
-// passes with room to spare; a w reached by training passes once it has converged to ≈ √ε.
-constexpr double kDefaultTopTolerance = 1e-8;
-
-const char* const kIsTopDefinition =
-    "is_top = (||w|| > 0) and ||A u - rho u|| <= tol*||A||_2 and rho >= lambda_1 - tol*||A||_2, "
-    "where A = A(w_k) = gated_covariance[k], u = w_k/||w_k||, rho = u'Au (= rayleigh), "
-    "lambda_1 = top eigenvalue of A, ||A||_2 = max |eigenvalue of A| and tol = top_tolerance: "
-    "w_k is (to tol) an eigenvector of the matrix it induces, with the largest eigenvalue "
-    "(if A = 0, e.g. a dead ReLU node, every w_k is trivially top: check top_eigenvalues)";
-
 /// Everything the command line says.
 struct Options {
   std::vector<std::string> views;
   std::string weights_path, weights_layout_text, activation_text, loss_text, json_path, arrays_dir;
   std::string negatives_text = "view1", distance_text = "raw";
-  double tau = 0.0, eps = 1.0, top_tol = kDefaultTopTolerance;
+  double tau = 0.0, eps = 1.0, top_tol = cldyn::tools::kDefaultTopTolerance;
   Eigen::Index top_k = 3;
   bool csv_index_col = false, no_alpha = false, no_hessian = false, quiet = false;
   bool find_fixed_points = false;
@@ -99,129 +88,6 @@ std::string one_line(std::string s) {
   std::replace(s.begin(), s.end(), '\n', ' ');
   std::replace(s.begin(), s.end(), '\r', ' ');
   return s;
-}
-
-json rows_of(const Eigen::Ref<const Eigen::MatrixXd>& m) {
-  json rows = json::array();
-  for (Eigen::Index i = 0; i < m.rows(); ++i) {
-    json row = json::array();
-    for (Eigen::Index j = 0; j < m.cols(); ++j) row.push_back(m(i, j));
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
-json vector_of(const Eigen::Ref<const Eigen::VectorXd>& v) {
-  json out = json::array();
-  for (Eigen::Index i = 0; i < v.size(); ++i) out.push_back(v(i));
-  return out;
-}
-
-/// Where large arrays go: inline into the JSON (arrays of rows), or with --arrays DIR into
-/// DIR/<name>.npy, the JSON holding {"npy": path, "shape": [...]} instead.
-class ArraySink {
- public:
-  explicit ArraySink(std::string dir) : dir_(std::move(dir)) {}
-  bool to_files() const { return !dir_.empty(); }
-  std::string path(const std::string& name) const { return (fs::path(dir_) / (name + ".npy")).string(); }
-  json reference(const std::string& name, std::vector<Eigen::Index> shape) const {
-    written_.push_back(path(name));
-    return json{{"npy", path(name)}, {"shape", shape}};
-  }
-  /// A matrix.
-  json matrix(const std::string& name, const Eigen::Ref<const Eigen::MatrixXd>& m) const {
-    if (!to_files()) return rows_of(m);
-    cldyn::tools::save_npy(path(name), m);
-    return reference(name, {m.rows(), m.cols()});
-  }
-  /// A stack of equally shaped matrices, shape (count, rows, cols); `transpose` writes each
-  /// matrix transposed (eigenvectors stored as columns become rows).
-  json stack(const std::string& name, const std::vector<Eigen::MatrixXd>& ms, bool transpose = false) const {
-    if (!to_files()) {
-      json out = json::array();
-      for (const Eigen::MatrixXd& m : ms) out.push_back(transpose ? rows_of(m.transpose()) : rows_of(m));
-      return out;
-    }
-    const Eigen::Index r = ms.empty() ? 0 : (transpose ? ms[0].cols() : ms[0].rows());
-    const Eigen::Index c = ms.empty() ? 0 : (transpose ? ms[0].rows() : ms[0].cols());
-    const std::vector<Eigen::Index> shape = {static_cast<Eigen::Index>(ms.size()), r, c};
-    cldyn::tools::NpyRowWriter file(path(name), shape[0] * r, c, shape);
-    for (const Eigen::MatrixXd& m : ms) {
-      if (transpose)
-        file.append(m.transpose());
-      else
-        file.append(m);
-    }
-    file.commit();
-    return reference(name, shape);
-  }
-  const std::vector<std::string>& written() const { return written_; }
-
- private:
-  std::string dir_;
-  mutable std::vector<std::string> written_;
-};
-
-/// min over both views and samples of |xᵀw| / (‖x‖·‖w‖), samples with x = 0 skipped: how far
-/// the batch is from a gate boundary of w (the Hessians hold gates constant). +inf if no sample
-/// counts, 0 if w = 0.
-double gate_margin(const cldyn::TwoViewBatch& batch, const Eigen::Ref<const Eigen::VectorXd>& w) {
-  const double wn = w.norm();
-  if (wn == 0.0) return 0.0;
-  double margin = std::numeric_limits<double>::infinity();
-  for (const Eigen::MatrixXd* x : {&batch.x, &batch.x_prime}) {
-    const Eigen::VectorXd proj = (*x) * w;
-    for (Eigen::Index i = 0; i < x->rows(); ++i) {
-      const double xn = x->row(i).norm();
-      if (xn > 0.0) margin = std::min(margin, std::abs(proj(i)) / (xn * wn));
-    }
-  }
-  return margin;
-}
-
-/// Per-node diagnostics of A = A(w_k); `vectors` receives the top-k eigenvectors (d × k).
-json node_report(const cldyn::TwoViewBatch& batch, const Eigen::MatrixXd& a,
-                 const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Index k, double tol,
-                 Eigen::Index top_k, Eigen::MatrixXd& vectors) {
-  const Eigen::Index d = a.rows();
-  json node;
-  node["index"] = k;
-  const double wn = w.norm();
-  node["w_norm"] = wn;
-  node["gate_margin"] = gate_margin(batch, w);
-  // All d eigenpairs (dense): ‖A‖_2 needs the bottom one too; the report keeps the top min(5, d).
-  const cldyn::analysis::EigenResult eig = cldyn::analysis::top_eigenpairs(a, d);
-  node["eigen_status"] = std::string(cldyn::to_string(eig.status));
-  vectors = Eigen::MatrixXd::Constant(d, std::min(top_k, d), std::numeric_limits<double>::quiet_NaN());
-  if (eig.status != cldyn::Status::success) {
-    node["rayleigh"] = wn > 0.0 ? json(w.dot(a * w) / (wn * wn)) : json(nullptr);
-    node["top_eigenvalues"] = nullptr;
-    node["eigengap"] = nullptr;
-    node["eigen_residual"] = nullptr;
-    node["is_top"] = nullptr;
-    return node;
-  }
-  vectors = eig.vectors.leftCols(vectors.cols());
-  const Eigen::Index top = std::min<Eigen::Index>(5, d);
-  node["top_eigenvalues"] = vector_of(eig.values.head(top));
-  node["eigengap"] = d >= 2 ? json(eig.values(0) - eig.values(1)) : json(nullptr);
-  node["eigen_residual"] = eig.residual;
-  const double spectral_norm = std::max(std::abs(eig.values(0)), std::abs(eig.values(d - 1)));
-  if (wn == 0.0) {
-    node["rayleigh"] = nullptr;
-    node["rayleigh_residual"] = nullptr;
-    node["is_top"] = false;
-    return node;
-  }
-  const Eigen::VectorXd u = w / wn;
-  const Eigen::VectorXd au = a * u;
-  const double rho = u.dot(au);
-  const double residual = (au - rho * u).norm();
-  node["rayleigh"] = rho;
-  node["rayleigh_residual"] = spectral_norm > 0.0 ? residual / spectral_norm : residual;
-  node["cos_top_eigenvector"] = std::abs(u.dot(eig.vectors.col(0)));
-  node["is_top"] = residual <= tol * spectral_norm && rho >= eig.values(0) - tol * spectral_norm;
-  return node;
 }
 
 /// Progress on standard error, only when it is a terminal (never in captured output).
@@ -307,7 +173,7 @@ void parse_command_line(int argc, char** argv, Options& o, CLI::App& app) {
 }
 
 /// One screen for a person: per node the Rayleigh residual, eigengap and is_top.
-std::string summary(const json& out, const ArraySink& arrays, const std::string& json_path,
+std::string summary(const json& out, const cldyn::tools::ArraySink& arrays, const std::string& json_path,
                     const std::optional<cldyn::analysis::CertifiedSearch>& found,
                     const Eigen::MatrixXd& w) {
   std::ostringstream s;
@@ -348,7 +214,7 @@ int run(int argc, char** argv) {
       "energy_gradient (alpha frozen), loss_gradient, loss_hessian (alpha differentiated, gates "
       "constant) and per node rayleigh, top_eigenvalues, top eigenvectors, eigengap, "
       "eigen_residual, is_top. Definition: " +
-          std::string(kIsTopDefinition) +
+          std::string(cldyn::tools::kIsTopDefinition) +
           ". Input files by extension: .npy (float32 or float64, C or Fortran order, 1-D or "
           "2-D) or .csv (comma-separated numbers, one row per line, optional header row, "
           "every value finite). Runs whose estimated memory exceeds the machine's are refused "
@@ -367,49 +233,32 @@ int run(int argc, char** argv) {
   }
 
   // ---- parameters (errors here exit 2) -------------------------------------------------------
-  cldyn::Activation activation = cldyn::Activation::linear();
+  cldyn::tools::AnalyzeRequest request;
+  request.activation = o.activation_text;
+  request.loss = o.loss_text;
+  if (app.get_option("--tau")->count() > 0) request.tau = o.tau;
+  if (app.get_option("--eps")->count() > 0) request.eps = o.eps;
+  request.negatives = o.negatives_text;
+  request.distance = o.distance_text;
+  request.top_tolerance = o.top_tol;
+  request.top_k = o.top_k;
+  request.alpha = !o.no_alpha;
+  request.hessian = !o.no_hessian;
+  request.find_fixed_points = o.find_fixed_points;
+  request.starts = o.starts;
+  request.seed = o.seed;
+  request.fixed_point_tolerance = o.fp_tol;
+  request.inputs = {{"views", o.views}, {"weights", o.weights_path}};
+  request.progress = progress_printer();
   try {
-    activation = cldyn::Activation::parse(o.activation_text);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(std::string("--activation: ") + e.what());
+    cldyn::tools::validate(request);
+  } catch (const cldyn::tools::AnalyzeUsageError& e) {
+    throw UsageError(e.what());
   }
-  const bool infonce = o.loss_text == "infonce";
-  const bool tau_given = app.get_option("--tau")->count() > 0;
-  const bool eps_given = app.get_option("--eps")->count() > 0;
-  std::optional<cldyn::Loss> loss_opt;
-  if (infonce) {
-    if (!tau_given) throw UsageError("--tau is required with --loss infonce");
-    if (!(std::isfinite(o.tau) && o.tau > 0.0))
-      throw UsageError("--tau = " + cldyn::shortest(o.tau) + " violates tau > 0");
-    if (!(std::isfinite(o.eps) && o.eps >= 0.0))
-      throw UsageError("--eps = " + cldyn::shortest(o.eps) + " violates eps >= 0");
-    loss_opt = cldyn::Loss::infonce(o.tau, o.eps);
-  } else {
-    if (tau_given || eps_given) throw UsageError("--tau and --eps apply only to --loss infonce");
-    loss_opt = cldyn::Loss::quadratic();
-  }
-  const cldyn::Loss& loss = *loss_opt;
-  cldyn::Convention convention;
-  convention.negatives = cldyn::parse_negatives(o.negatives_text);
-  convention.distance = cldyn::parse_distance(o.distance_text);
-  const bool both = convention.negatives == cldyn::Negatives::both_views;
-  const bool raw = convention.distance == cldyn::Distance::raw;
-  if (both && infonce && o.eps < 1.0)
-    throw UsageError("--eps = " + cldyn::shortest(o.eps) +
-                     " violates eps >= 1 with --negatives both (each anchor's partner is counted "
-                     "once among the other 2N - 1 samples; eps = 1 is NT-Xent)");
-  if (!(std::isfinite(o.top_tol) && o.top_tol > 0.0))
-    throw UsageError("--top-tol = " + cldyn::shortest(o.top_tol) + " violates tol > 0");
-  if (o.top_k < 0) throw UsageError("--top-k = " + std::to_string(o.top_k) + " violates k >= 0");
-  if (o.starts < 0) throw UsageError("--starts = " + std::to_string(o.starts) + " violates starts >= 0");
-  if (!(std::isfinite(o.fp_tol) && o.fp_tol > 0.0))
-    throw UsageError("--fp-tol = " + cldyn::shortest(o.fp_tol) + " violates tol > 0");
-  if (o.find_fixed_points && !raw)
-    throw UsageError("--find-fixed-points needs --distance raw (fixed points A(w)w = lambda w "
-                     "are defined for raw distances only)");
   const cldyn::tools::WeightsLayout layout =
       o.weights_layout_text.empty() ? cldyn::tools::WeightsLayout::unspecified
                                     : cldyn::tools::parse_weights_layout(o.weights_layout_text);
+  request.weights_layout = layout == cldyn::tools::WeightsLayout::Kd ? "Kd" : "dK";
 
   // ---- outputs: fail before any work if they cannot be written -------------------------------
   if (!o.json_path.empty()) require_folder_of(o.json_path, "--json");
@@ -428,7 +277,8 @@ int run(int argc, char** argv) {
                                  ec.message());
     }
   }
-  const ArraySink arrays(o.arrays_dir);
+  cldyn::tools::ArraySink arrays = o.arrays_dir.empty() ? cldyn::tools::ArraySink::inline_json()
+                                                        : cldyn::tools::ArraySink::files(o.arrays_dir);
 
   // ---- data (errors here exit 1, or 2 for a square W without a layout) -------------------------
   cldyn::tools::AnalyzeInputs inputs = [&] {
@@ -441,29 +291,9 @@ int run(int argc, char** argv) {
   }();
   const Eigen::MatrixXd& w = inputs.w;
   const Eigen::Index n = inputs.batch.size(), d = inputs.batch.dim(), kk = w.cols();
-  // Both views: the view-1 form of the loss on the doubled batch ([X; X'], [X'; X]) is the
-  // symmetric loss (docs/theory.md, "Matching your training to cldyn").
-  const std::optional<cldyn::TwoViewBatch> doubled =
-      both ? std::optional(cldyn::symmetric_batch(inputs.batch)) : std::nullopt;
-  const cldyn::TwoViewBatch& batch = both ? *doubled : inputs.batch;
-  const cldyn::Loss effective_loss = both ? cldyn::symmetric_form(loss) : loss;
-  const Eigen::Index m = batch.size();  // samples of the batch the energy is defined on
-
-  const bool alpha_wanted = !o.no_alpha;
-  const bool alpha_inline = alpha_wanted && !arrays.to_files();
-  cldyn::analysis::OneLayerAnalysisOptions analysis_options;
-  analysis_options.hessian = raw && !o.no_hessian;
-  analysis_options.gated_covariance = raw;
   {
-    // Refuse up front what cannot fit. The streamed analysis needs a few row blocks; an alpha
-    // written into the JSON costs ~24 bytes an entry as a value and ~25 as text, next to its
-    // 8-byte matrix; the normalised-distance evaluation is dense (a few N x N matrices).
-    double need = raw ? cldyn::analysis::analyze_one_layer_peak_bytes(m, d, kk, analysis_options)
-                      : 80.0 * static_cast<double>(m) * static_cast<double>(m);
-    if (alpha_inline) need += 60.0 * static_cast<double>(m) * static_cast<double>(m);
-    need += 100.0 * (2.0 * static_cast<double>(kk) + 1.0) * static_cast<double>(d) *
-            static_cast<double>(d) * (arrays.to_files() ? 0.1 : 1.0);
-    need += 64.0 * 1024 * 1024;
+    // Refuse up front what cannot fit.
+    const double need = cldyn::tools::analyze_report_peak_bytes(n, d, kk, request, arrays);
     const double have = physical_memory_bytes();
     if (have > 0.0 && need > have)
       throw std::runtime_error(
@@ -476,117 +306,16 @@ int run(int argc, char** argv) {
   }
 
   // ---- analysis ----------------------------------------------------------------------------------
-  const cldyn::OneLayerNetwork net(w, activation);
-  json out;
-  out["tool"] = kProgram;
-  out["version"] = cldyn::version;
-  out["git_hash"] = cldyn::git_hash;
-  out["inputs"] = {{"views", o.views}, {"weights", o.weights_path}};
-  out["parameters"] = {{"activation", activation.name()},
-                       {"loss", o.loss_text},
-                       {"loss_name", loss.name()},
-                       {"tau", infonce ? json(o.tau) : json(nullptr)},
-                       {"eps", infonce ? json(o.eps) : json(nullptr)},
-                       {"negatives", both ? "both" : "view1"},
-                       {"distance", raw ? "raw" : "normalized"},
-                       {"weights_layout", layout == cldyn::tools::WeightsLayout::Kd ? "Kd" : "dK"},
-                       {"top_tolerance", o.top_tol},
-                       {"top_k", o.top_k}};
-  out["shape"] = {{"N", n}, {"d", d}, {"K", kk}, {"M", m}};
-  out["definitions"] = {
-      {"M", "samples of the batch alpha and E are defined on: N (negatives view1), 2N (both: "
-            "the doubled batch [X; X'], [X'; X])"},
-      {"alpha", "pairwise importance alpha(W) of the loss (M x M, zero diagonal; with both views "
-                "also zero at each anchor's partner (a, a +- N))"},
-      {"energy", "E_alpha(W) = 1/2 tr C_alpha[f], alpha at W (f normalised with --distance normalized)"},
-      {"energy_gradient", "grad_W E_alpha with alpha frozen (d x K); with raw distances column k = A(w_k) w_k"},
-      {"loss_gradient", "grad_W L with alpha differentiated (d x K) = -2 M^2 energy_gradient"},
-      {"loss_hessian", "K matrices d x d: Hessian of L in w_k, alpha differentiated, gates constant"},
-      {"gate_margin", "min over samples of |x'w_k|/(||x|| ||w_k||); Hessians assume no gate flips"},
-      {"eigen_residual", "max_i ||A v_i - lambda_i v_i|| / ||A||_F over the eigenpairs of A(w_k)"},
-      {"rayleigh_residual", "||A u - rho u|| / ||A||_2 with u = w_k/||w_k||"},
-      {"top_eigenvectors", "K x top_k x d: the top_k unit eigenvectors of each A(w_k), largest first (sign arbitrary)"},
-      {"cos_top_eigenvector", "|u' v_1|: cosine of w_k with the top eigenvector of A(w_k)"},
-      {"is_top", kIsTopDefinition}};
-  out["is_top_definition"] = kIsTopDefinition;
-
-  if (raw) {
-    // α rows stream into their .npy (or into one matrix for the JSON) as they are produced.
-    std::unique_ptr<cldyn::tools::NpyRowWriter> alpha_file;
-    Eigen::MatrixXd alpha_matrix;
-    if (alpha_wanted) {
-      if (arrays.to_files())
-        alpha_file = std::make_unique<cldyn::tools::NpyRowWriter>(arrays.path("alpha"), m, m);
-      else
-        alpha_matrix.resize(m, m);
-      analysis_options.alpha_sink = [&](Eigen::Index row0, const Eigen::Ref<const Eigen::MatrixXd>& rows) {
-        Eigen::MatrixXd block = rows;
-        if (both)  // the partner entries multiply exactly zero terms: reported as 0
-          for (Eigen::Index i = 0; i < block.rows(); ++i) block(i, (row0 + i + n) % m) = 0.0;
-        if (alpha_file)
-          alpha_file->append(block);
-        else
-          alpha_matrix.middleRows(row0, block.rows()) = block;
-      };
-    }
-    analysis_options.progress = progress_printer();
-    const cldyn::analysis::OneLayerAnalysis a =
-        cldyn::analysis::analyze_one_layer(net, batch, effective_loss, analysis_options);
-    if (alpha_file) {
-      alpha_file->commit();
-      out["alpha"] = arrays.reference("alpha", {m, m});
-    } else if (alpha_wanted) {
-      out["alpha"] = rows_of(alpha_matrix);
-    }
-    out["energy"] = a.energy;
-    out["loss"] = a.loss;
-    out["input_covariance"] = arrays.matrix("input_covariance", a.input_covariance);
-    out["gated_covariance"] = arrays.stack("gated_covariance", a.gated_covariance);
-    out["energy_gradient"] = arrays.matrix("energy_gradient", a.energy_gradient);
-    out["loss_gradient"] = arrays.matrix("loss_gradient", a.loss_gradient);
-    if (analysis_options.hessian) out["loss_hessian"] = arrays.stack("loss_hessian", a.loss_hessian);
-    json nodes = json::array();
-    std::vector<Eigen::MatrixXd> vectors(static_cast<std::size_t>(kk));
-    for (Eigen::Index k = 0; k < kk; ++k)
-      nodes.push_back(node_report(batch, a.gated_covariance[static_cast<std::size_t>(k)], w.col(k),
-                                  k, o.top_tol, o.top_k, vectors[static_cast<std::size_t>(k)]));
-    if (o.top_k > 0) out["top_eigenvectors"] = arrays.stack("top_eigenvectors", vectors, true);
-    out["nodes"] = std::move(nodes);
-  } else {
-    // Normalised distances: the loss, α, E and both gradients (Identity A holds); A(w), the
-    // Hessians and the node diagnostics belong to raw distances (Identity B) and are left out.
-    const cldyn::ConventionEvaluation e = cldyn::evaluate(net, inputs.batch, loss, convention);
-    if (alpha_wanted) out["alpha"] = arrays.matrix("alpha", e.alpha.matrix());
-    out["energy"] = e.energy;
-    out["loss"] = e.loss;
-    out["energy_gradient"] = arrays.matrix("energy_gradient", e.energy_gradient);
-    out["loss_gradient"] = arrays.matrix("loss_gradient", e.loss_gradient);
-    out["nodes"] = nullptr;
-    out["nodes_note"] =
-        "--distance normalized: Identity B (grad E = A(w) w) does not hold, so A(w_k), the loss "
-        "Hessians, is_top and the fixed-point analysis are not reported";
-  }
-
-  std::optional<cldyn::analysis::CertifiedSearch> found;
-  if (o.find_fixed_points) {
-    cldyn::analysis::CertifiedSearchOptions search;
-    search.random_starts = o.starts;
-    search.seed = o.seed;
-    search.tolerance = o.fp_tol;
-    const cldyn::analysis::SampleLandscape landscape(batch, activation, effective_loss);
-    found = cldyn::analysis::certified_fixed_points(landscape, w, search);
-    out["fixed_points"] = cldyn::tools::fixed_point_json(*found, w);
-  }
-
+  const cldyn::tools::AnalyzeReport report = cldyn::tools::analyze_report(inputs.batch, w, request, arrays);
   // Non-finite numbers (none are expected from finite inputs) would be written as null.
-  const std::string text = out.dump() + "\n";
+  const std::string text = report.json.dump() + "\n";
   if (o.json_path.empty()) {
     std::cout << text << std::flush;
     if (!std::cout) throw std::runtime_error("cannot write the JSON to standard output");
   } else {
     cldyn::tools::write_file_atomically(o.json_path, text);
     if (!o.quiet)
-      std::cout << summary(out, arrays, o.json_path, found, w) << std::flush;
+      std::cout << summary(report.json, arrays, o.json_path, report.fixed_points, w) << std::flush;
   }
   return 0;
 }

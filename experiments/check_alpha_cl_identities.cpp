@@ -19,12 +19,58 @@
 #include "cldyn/analysis/analysis.hpp"
 #include "cldyn/convention.hpp"
 #include "cldyn/reference.hpp"
-#include "common/check.hpp"
+#include "common/shape.hpp"
 
 using namespace cldyn;
 using namespace cldyn::experiments;
 
 namespace {
+
+using Size = std::array<Eigen::Index, 3>;  // N, d, K
+
+// Tolerances (theory §7). Identity A is exact algebra; both sides are O(N²) sums evaluated in
+// different orders, so they agree to rounding: 1e-10. Central differences: truncation O(h²)
+// plus rounding O(eps·|L|/h) relative to |∇L|; with h ≈ 6e-6 both stay below ~1e-8 here, so
+// 1e-6 leaves margin without hiding a wrong gradient (a wrong term changes the gradient at
+// O(1)). Identity B: the same bilinear form computed with and without forming A(w); rounding
+// only: 1e-12.
+constexpr double kToleranceA = 1e-10, kToleranceFd = 1e-6, kToleranceB = 1e-12;
+
+struct Options {
+  double tau = 0.5, tau_small = 0.05;
+  double fd_step = 6e-6;
+  double sigma = 0.3;  ///< view noise of the random batches
+  std::vector<Size> sizes = {{8, 4, 2}, {32, 10, 3}, {128, 20, 5}};
+
+  void describe(OptionSet& o) {
+    o.add("--tau", tau, "InfoNCE temperature (with eps = 1)", "")->check(positive_number());
+    o.add("--tau-small", tau_small, "Second InfoNCE temperature (with eps = 0)", "")->check(positive_number());
+    o.add("--fd-step", fd_step, "Relative central-difference step")->check(CLI::Range(1e-10, 1e-2));
+    o.record_all([this] { return fixed_params(); });
+    o.record("sigma", sigma);
+  }
+  void validate() const {}
+  void use_smoke_sizes() { sizes = {{8, 4, 2}, {24, 6, 3}}; }
+
+  std::vector<Activation> activations() const {
+    return {Activation::linear(), Activation::relu(), Activation::leaky_relu(0.1)};
+  }
+  std::vector<Loss> losses() const { return {Loss::quadratic(), Loss::infonce(tau, 1.0), Loss::infonce(tau_small, 0.0)}; }
+  /// The "params" that describe the grid: sizes, activations, losses, conventions.
+  nlohmann::json fixed_params() const {
+    nlohmann::json size_list = nlohmann::json::array(), acts = nlohmann::json::array(), loss_names = nlohmann::json::array();
+    for (const auto& s : sizes) size_list.push_back({{"N", s[0]}, {"d", s[1]}, {"K", s[2]}});
+    for (const auto& a : activations()) acts.push_back(a.name());
+    for (const auto& l : losses()) loss_names.push_back(l.name());
+    return {{"sizes", size_list},
+            {"activations", acts},
+            {"losses", loss_names},
+            {"conventions",
+             {{"A-both-views", Convention{Negatives::both_views, Distance::raw}.name()},
+              {"A-normalized", Convention{Negatives::first_view, Distance::normalized}.name()},
+              {"A-nt-xent", Convention{Negatives::both_views, Distance::normalized}.name()}}}};
+  }
+};
 
 struct Config {
   Activation act;
@@ -88,9 +134,9 @@ ConventionError identity_a_under(const OneLayerNetwork& net, const TwoViewBatch&
   return {true, rel(-2.0 * m * m * e.energy_gradient, e.loss_gradient)};
 }
 
-Errors evaluate(const Config& c, Rng rng, double fd_step) {
+Errors evaluate(const Config& c, Rng rng, double sigma, double fd_step) {
   Errors e;
-  const TwoViewBatch b = random_batch(c.n, c.d, 0.3, rng);
+  const TwoViewBatch b = random_batch(c.n, c.d, sigma, rng);
   OneLayerNetwork net = OneLayerNetwork::random(c.d, c.k, c.act, rng);
   const Eigen::MatrixXd w = net.weights();
   const Eigen::MatrixXd f = net.forward(b.x), f_prime = net.forward(b.x_prime);
@@ -164,85 +210,57 @@ Errors evaluate(const Config& c, Rng rng, double fd_step) {
   return e;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Check check("alpha_cl_identities",
-              "Identity A (InfoNCE gradient = -2N^2 grad E_sg(alpha)) and Identity B "
-              "(grad E = A(w) w, fast = naive contrastive covariance) on random data");
-  double tau = 0.5, tau_small = 0.05, sigma_unused = 0.0;
-  double fd_step = 6e-6;
-  check.app().add_option("--tau", tau, "InfoNCE temperature (with eps = 1)")
-      ->check(positive_number())->capture_default_str();
-  check.app().add_option("--tau-small", tau_small, "Second InfoNCE temperature (with eps = 0)")
-      ->check(positive_number())->capture_default_str();
-  check.app().add_option("--fd-step", fd_step, "Relative central-difference step")
-      ->check(CLI::Range(1e-10, 1e-2))->capture_default_str();
-  (void)sigma_unused;
-  if (const int rc = check.parse(argc, argv); rc >= 0) return rc;
-
-  std::vector<std::array<Eigen::Index, 3>> sizes =
-      check.smoke() ? std::vector<std::array<Eigen::Index, 3>>{{8, 4, 2}, {24, 6, 3}}
-                    : std::vector<std::array<Eigen::Index, 3>>{{8, 4, 2}, {32, 10, 3}, {128, 20, 5}};
-  const std::vector<Activation> acts = {Activation::linear(), Activation::relu(),
-                                        Activation::leaky_relu(0.1)};
-  const std::vector<Loss> losses = {Loss::quadratic(), Loss::infonce(tau, 1.0),
-                                    Loss::infonce(tau_small, 0.0)};
+/// Every (size, activation, loss) in size-major order and its errors.
+struct Result {
   std::vector<Config> configs;
-  for (const auto& s : sizes)
-    for (const auto& a : acts)
-      for (const auto& l : losses) configs.push_back({a, l, s[0], s[1], s[2]});
+  std::vector<Errors> errors;
+};
 
-  nlohmann::json size_list = nlohmann::json::array();
-  for (const auto& s : sizes) size_list.push_back({{"N", s[0]}, {"d", s[1]}, {"K", s[2]}});
-  check.params() = {{"sizes", size_list},
-                    {"activations", {"linear", "relu", "leaky:0.1"}},
-                    {"losses", {losses[0].name(), losses[1].name(), losses[2].name()}},
-                    {"sigma", 0.3},
-                    {"fd_step", fd_step},
-                    {"conventions",
-                     {{"A-both-views", Convention{Negatives::both_views, Distance::raw}.name()},
-                      {"A-normalized", Convention{Negatives::first_view, Distance::normalized}.name()},
-                      {"A-nt-xent", Convention{Negatives::both_views, Distance::normalized}.name()}}}};
-  check.begin();
+Result compute(const Options& o, std::uint64_t seed, const Context& ctx) {
+  Result r;
+  for (const auto& s : o.sizes)
+    for (const auto& a : o.activations())
+      for (const auto& l : o.losses()) r.configs.push_back({a, l, s[0], s[1], s[2]});
+  r.errors.resize(r.configs.size());
+  parallel_runs(static_cast<long>(r.configs.size()), Rng(seed), 0, "configurations", ctx, [&](long i, Rng& rng) {
+    const auto k = static_cast<std::size_t>(i);
+    r.errors[k] = evaluate(r.configs[k], rng, o.sigma, o.fd_step);
+  });
+  return r;
+}
 
-  const Rng root(check.seed());
-  std::vector<Errors> errors(configs.size());
-  Progress progress("configurations", static_cast<long>(configs.size()), check.quiet());
-  long done = 0;
-#pragma omp parallel for schedule(dynamic)
-  for (long i = 0; i < static_cast<long>(configs.size()); ++i) {
-    errors[i] = evaluate(configs[i], root.substream(static_cast<std::uint64_t>(i)), fd_step);
-#pragma omp critical
-    progress.tick(++done);
-  }
-
+/// The worst error of every identity over the configurations, and how many each covered.
+struct Worst {
   Errors worst;
   long both_checked = 0, normalized_checked = 0, nt_xent_checked = 0;
+};
+
+Worst report_series(Check& check, const Result& result, std::vector<std::vector<std::string>>& csv) {
+  Worst w;
+  Errors& worst = w.worst;
   // JSON null / CSV nan where a convention does not apply to the configuration.
   auto json_of = [](const ConventionError& ce) {
     return ce.checked ? nlohmann::json(ce.error) : nlohmann::json();
   };
   auto csv_of = [](const ConventionError& ce) { return ce.checked ? sci(ce.error, 6) : "nan"; };
-  auto take = [](const ConventionError& ce, double& w, long& count) {
+  auto take = [](const ConventionError& ce, double& x, long& count) {
     if (!ce.checked) return;
-    w = std::max(w, ce.error);
+    x = std::max(x, ce.error);
     ++count;
   };
   nlohmann::json rows = nlohmann::json::array();
-  std::vector<std::vector<std::string>> csv;
-  for (std::size_t i = 0; i < configs.size(); ++i) {
-    const Config& c = configs[i];
-    const Errors& e = errors[i];
+  for (std::size_t i = 0; i < result.configs.size(); ++i) {
+    const Config& c = result.configs[i];
+    const Errors& e = result.errors[i];
     worst.identity_a = std::max(worst.identity_a, e.identity_a);
     worst.finite_difference = std::max(worst.finite_difference, e.finite_difference);
     worst.identity_b = std::max(worst.identity_b, e.identity_b);
     worst.fast_naive = std::max(worst.fast_naive, e.fast_naive);
     worst.fd_coordinates += e.fd_coordinates;
     worst.fd_excluded += e.fd_excluded;
-    take(e.both_views, worst.both_views.error, both_checked);
-    take(e.normalized, worst.normalized.error, normalized_checked);
-    take(e.nt_xent, worst.nt_xent.error, nt_xent_checked);
+    take(e.both_views, worst.both_views.error, w.both_checked);
+    take(e.normalized, worst.normalized.error, w.normalized_checked);
+    take(e.nt_xent, worst.nt_xent.error, w.nt_xent_checked);
     worst.zero_rows_dropped += e.zero_rows_dropped;
     rows.push_back({{"activation", c.act.name()}, {"loss", c.loss.name()}, {"N", c.n},
                     {"d", c.d}, {"K", c.k}, {"identity_a", e.identity_a},
@@ -259,9 +277,15 @@ int main(int argc, char** argv) {
                    csv_of(e.nt_xent)});
   }
   check.series()["configurations"] = rows;
+  return w;
+}
+
+void report_figure(Check& check, const Options& o, const Result& result,
+                   const std::vector<std::vector<std::string>>& csv) {
   // x tics: one label per (N, d, K) block of configurations (configs are size-major), with a
   // separator between blocks; every claim's tolerance is drawn in the colour of its points.
-  const std::size_t per_size = acts.size() * losses.size();
+  const std::vector<Size>& sizes = o.sizes;
+  const std::size_t per_size = o.activations().size() * o.losses().size();
   std::string xtics = "set xtics (";
   std::string separators;
   for (std::size_t s = 0; s < sizes.size(); ++s) {
@@ -272,6 +296,7 @@ int main(int argc, char** argv) {
                     fixed(static_cast<double>(s * per_size) - 0.5, 1) + ", graph 1 nohead lc rgb 'gray60'\n";
   }
   xtics += ")\n";
+  const std::string a = limit_text(kToleranceA), fd = limit_text(kToleranceFd), b = limit_text(kToleranceB);
   const std::string figure = check.write_figure(
       "alpha_cl_identities_errors",
       {"config", "activation", "loss", "N", "identity_a", "finite_difference", "identity_b",
@@ -281,7 +306,7 @@ int main(int argc, char** argv) {
       "set xlabel 'configuration (activation x loss within each size; see the CSV)'\n"
       "set ylabel 'relative error (log scale)'\n"
       "set logscale y\nset format y '1e%T'\nset yrange [1e-17:1e-4]\n"
-      "set xrange [-1:" + std::to_string(configs.size()) + "]\n" + xtics + separators +
+      "set xrange [-1:" + std::to_string(result.configs.size()) + "]\n" + xtics + separators +
       "set key below maxrows 4 width -2\nset grid y\n"
       "plot 'alpha_cl_identities_errors.csv' using 1:5 with points pt 7 lc 1 title 'A: grad L vs -2N^2 grad E', "
       "'' using 1:6 with points pt 5 lc 2 title 'A-fd: central differences', "
@@ -289,48 +314,60 @@ int main(int argc, char** argv) {
       "'' using 1:8 with points pt 13 lc 4 title 'B-fast: fast vs naive C_alpha', "
       "'' using ($1-0.2):9 with points pt 6 lc 1 title 'A-both-views', "
       "'' using ($1+0.2):10 with points pt 8 lc 1 title 'A-normalized', "
-      "'' using 1:11 with points pt 12 lc 1 title 'A-nt-xent', "
-      "1e-10 with lines dt 2 lw 1.5 lc 1 title 'tol A (1e-10)', "
-      "1e-6 with lines dt 2 lw 1.5 lc 2 title 'tol A-fd (1e-6)', "
-      "1e-12 with lines dt 2 lw 1.5 lc 3 title 'tol B, B-fast (1e-12)'");
+      "'' using 1:11 with points pt 12 lc 1 title 'A-nt-xent', " +
+      a + " with lines dt 2 lw 1.5 lc 1 title 'tol A (" + a + ")', " +
+      fd + " with lines dt 2 lw 1.5 lc 2 title 'tol A-fd (" + fd + ")', " +
+      b + " with lines dt 2 lw 1.5 lc 3 title 'tol B, B-fast (" + b + ")'");
   if (!figure.empty()) check.report(figure);
+}
 
-  const std::string n_configs = std::to_string(configs.size()) + " configurations";
-  // Identity A is exact algebra; both sides are O(N²) sums evaluated in different orders, so
-  // they agree to rounding. 1e-10 is the contract of theory §7.
-  check.add_claim({"A", "grad L = -2N^2 grad E_sg(alpha) (" + n_configs + ")", "0",
-                   sci(worst.identity_a), "1e-10", worst.identity_a <= 1e-10});
-  // Central differences: truncation O(h²) plus rounding O(eps·|L|/h) relative to |∇L|; with
-  // h ≈ 6e-6 both stay below ~1e-8 here, so 1e-6 leaves margin without hiding a wrong gradient
-  // (a wrong term changes the gradient at O(1)).
-  check.add_claim({"A-fd",
-                   "grad L = central differences of L (" + std::to_string(worst.fd_coordinates) +
-                       " coordinates, " + std::to_string(worst.fd_excluded) + " at gate kinks skipped)",
-                   "0", sci(worst.finite_difference), "1e-6",
-                   worst.finite_difference <= 1e-6 && worst.fd_coordinates > 0});
-  // Identity B: the same bilinear form computed with and without forming A(w); rounding only.
+void report(Check& check, const Options& o, const Result& result) {
+  std::vector<std::vector<std::string>> csv;
+  const Worst w = report_series(check, result, csv);
+  const Errors& worst = w.worst;
+  report_figure(check, o, result, csv);
+
+  // The tolerance column shows the bare limit ("1e-10"), as it always has.
+  const auto bound = [](double limit) { return Bound::at_most(limit).shown_bare(); };
+  const std::string n_configs = std::to_string(result.configs.size()) + " configurations";
+  check.add_claim(Claim::of("A", "grad L = -2N^2 grad E_sg(alpha) (" + n_configs + ")", "0",
+                            sci(worst.identity_a), worst.identity_a, bound(kToleranceA)));
+  check.add_claim(Claim::of("A-fd",
+                            "grad L = central differences of L (" + std::to_string(worst.fd_coordinates) +
+                                " coordinates, " + std::to_string(worst.fd_excluded) + " at gate kinks skipped)",
+                            "0", sci(worst.finite_difference), worst.finite_difference, bound(kToleranceFd))
+                      .needs(worst.fd_coordinates > 0));
   // Identity A under the other conventions (lib/cldyn/convention.hpp): the same exact algebra
   // on the doubled batch (M = 2N) and/or at the normalised outputs, so the same tolerance as A.
   const std::string dropped = std::to_string(worst.zero_rows_dropped) +
                               " samples with a zero output row left out of the normalised ones";
-  check.add_claim({"A-both-views",
-                   "negatives from both views: grad L_sym = -2(2N)^2 grad E_sg(alpha) (" +
-                       std::to_string(both_checked) + " configurations with eps >= 1)",
-                   "0", sci(worst.both_views.error), "1e-10",
-                   worst.both_views.error <= 1e-10 && both_checked > 0});
-  check.add_claim({"A-normalized",
-                   "l2-normalised outputs: grad L = -2N^2 grad E_sg(alpha) on f-hat (" +
-                       std::to_string(normalized_checked) + " configurations; " + dropped + ")",
-                   "0", sci(worst.normalized.error), "1e-10",
-                   worst.normalized.error <= 1e-10 && normalized_checked > 0});
-  check.add_claim({"A-nt-xent",
-                   "NT-Xent (both views, normalised, eps = 1): grad L_sym = -2(2N)^2 grad E_sg(alpha) (" +
-                       std::to_string(nt_xent_checked) + " configurations)",
-                   "0", sci(worst.nt_xent.error), "1e-10",
-                   worst.nt_xent.error <= 1e-10 && nt_xent_checked > 0});
-  check.add_claim({"B", "grad_w E = A(w) w (" + n_configs + ")", "0", sci(worst.identity_b),
-                   "1e-12", worst.identity_b <= 1e-12});
-  check.add_claim({"B-fast", "fast C_alpha (and E) = naive double sum", "0",
-                   sci(worst.fast_naive), "1e-12", worst.fast_naive <= 1e-12});
-  return check.finish();
+  check.add_claim(Claim::of("A-both-views",
+                            "negatives from both views: grad L_sym = -2(2N)^2 grad E_sg(alpha) (" +
+                                std::to_string(w.both_checked) + " configurations with eps >= 1)",
+                            "0", sci(worst.both_views.error), worst.both_views.error, bound(kToleranceA))
+                      .needs(w.both_checked > 0));
+  check.add_claim(Claim::of("A-normalized",
+                            "l2-normalised outputs: grad L = -2N^2 grad E_sg(alpha) on f-hat (" +
+                                std::to_string(w.normalized_checked) + " configurations; " + dropped + ")",
+                            "0", sci(worst.normalized.error), worst.normalized.error, bound(kToleranceA))
+                      .needs(w.normalized_checked > 0));
+  check.add_claim(Claim::of("A-nt-xent",
+                            "NT-Xent (both views, normalised, eps = 1): grad L_sym = -2(2N)^2 grad E_sg(alpha) (" +
+                                std::to_string(w.nt_xent_checked) + " configurations)",
+                            "0", sci(worst.nt_xent.error), worst.nt_xent.error, bound(kToleranceA))
+                      .needs(w.nt_xent_checked > 0));
+  check.add_claim(Claim::of("B", "grad_w E = A(w) w (" + n_configs + ")", "0", sci(worst.identity_b),
+                            worst.identity_b, bound(kToleranceB)));
+  check.add_claim(Claim::of("B-fast", "fast C_alpha (and E) = naive double sum", "0", sci(worst.fast_naive),
+                            worst.fast_naive, bound(kToleranceB)));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_check<Options, Result>(
+      {"alpha_cl_identities",
+       "Identity A (InfoNCE gradient = -2N^2 grad E_sg(alpha)) and Identity B "
+       "(grad E = A(w) w, fast = naive contrastive covariance) on random data"},
+      argc, argv, compute, report);
 }

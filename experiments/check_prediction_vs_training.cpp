@@ -20,14 +20,61 @@
 #include <vector>
 
 #include "cldyn/analysis/analysis.hpp"
-#include "common/check.hpp"
 #include "common/critical_points.hpp"
 #include "common/latent.hpp"
+#include "common/shape.hpp"
 
 using namespace cldyn;
 using namespace cldyn::experiments;
 
 namespace {
+
+struct Options {
+  LatentFlags latent;
+  // lr 1, 1500 steps: nodes settle within ~300 steps; the remaining SGD jitter around the fixed
+  // point leaves cos ~0.998 (ReLU) and ~0.997 (linear, whose eigengap is smaller), measured.
+  Eigen::Index k_relu = 32, k_linear = 8, n = 128, steps = 1500, starts = 60;
+  double lr = 1.0, match_cos = 0.98, tau = 0.5, nce_lr = 0.0;
+  analysis::FixedPointOptions fixed_point;
+
+  void describe(OptionSet& o) {
+    latent.describe(o);
+    o.add("--k-relu", k_relu, "ReLU nodes trained", "K_relu")->check(CLI::Range(1, 100000));
+    o.add("--k-linear", k_linear, "Linear nodes trained", "K_linear")->check(CLI::Range(1, 100000));
+    o.add("--n", n, "Fresh-batch size N", "N")->check(CLI::Range(2, 1 << 20));
+    o.add("--lr", lr, "Learning rate (plain SGD ascent on E, renormalised)", "learning_rate")->check(positive_number());
+    o.add("--steps", steps, "SGD steps per run")->check(CLI::Range(1, 100000000));
+    o.add("--match-cos", match_cos, "Cosine at which a node matches a predicted point")->check(CLI::Range(0.0, 1.0));
+    o.add("--starts", starts, "Population ascent starts of the prediction")->check(CLI::Range(1, 1000000));
+    o.add("--tau", tau, "InfoNCE temperature of the reported run", "infonce/tau")->check(positive_number());
+    // "params" holds the learning rate used (0 resolved).
+    o.add("--nce-lr", nce_lr,
+          "InfoNCE learning rate; 0 means lr·(N−1): InfoNCE α rows sum to at most 1 where "
+          "uniform α rows sum to N−1, so this keeps the step size comparable",
+          "")
+        ->check(non_negative_number());
+    o.record_all([this] {
+      return nlohmann::json{{"mode", "mixture"},
+                            {"optimizer", "plain SGD, fresh batch every step, renormalize"},
+                            {"infonce", {{"eps", 1.0}, {"learning_rate", infonce_lr()}}}};
+    });
+    o.record("fixed_point/step", fixed_point.step);
+    o.record("fixed_point/tolerance", fixed_point.tolerance);
+    o.record("fixed_point/dedup_cosine", fixed_point.dedup_cosine);
+  }
+  void validate() const { latent.validate(); }
+  void use_smoke_sizes() {
+    k_relu = std::min<Eigen::Index>(k_relu, 8);
+    k_linear = std::min<Eigen::Index>(k_linear, 4);
+    steps = std::min<Eigen::Index>(steps, 400);
+    starts = std::min<Eigen::Index>(starts, 20);
+  }
+  /// The InfoNCE learning rate: --nce-lr, or lr·(N−1) when it is 0.
+  double infonce_lr() const { return nce_lr == 0.0 ? lr * static_cast<double>(n - 1) : nce_lr; }
+  // Refuse sizes that cannot fit before allocating anything of that size.
+  double memory_bytes() const { return infonce_batch_bytes(n); }
+  std::string memory_what() const { return "the reported InfoNCE run on N = " + std::to_string(n) + " samples"; }
+};
 
 struct Predicted {
   analysis::FixedPoint fp;
@@ -107,113 +154,63 @@ void match_nodes(Trained& t, const std::vector<Predicted>& predicted, bool sign_
 
 std::vector<double> vec(const Eigen::VectorXd& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
 
-}  // namespace
+struct Result {
+  std::vector<Predicted> pred_relu, pred_linear;  // the population critical points
+  std::vector<Trained> runs;                      // relu/quadratic, linear/quadratic, relu/infonce
+  Eigen::MatrixXd patterns;                       // the model's patterns (columns)
+};
 
-int main(int argc, char** argv) {
-  Check check("prediction_vs_training",
-              "Claim 5: every direction reached by SGD training matches a predicted stable "
-              "population fixed point; none ends at a predicted saddle");
-  LatentFlags latent;
-  latent.add_to(check);
-  // lr 1, 1500 steps: nodes settle within ~300 steps; the remaining SGD jitter around the fixed
-  // point leaves cos ~0.998 (ReLU) and ~0.997 (linear, whose eigengap is smaller), measured.
-  Eigen::Index k_relu = 32, k_linear = 8, n = 128, steps = 1500, starts = 60;
-  double lr = 1.0, match_cos = 0.98, tau = 0.5, nce_lr = 0.0;
-  analysis::FixedPointOptions fpo;
-  auto& app = check.app();
-  app.add_option("--k-relu", k_relu, "ReLU nodes trained")->check(CLI::Range(1, 100000))->capture_default_str();
-  app.add_option("--k-linear", k_linear, "Linear nodes trained")->check(CLI::Range(1, 100000))->capture_default_str();
-  app.add_option("--n", n, "Fresh-batch size N")->check(CLI::Range(2, 1 << 20))->capture_default_str();
-  app.add_option("--lr", lr, "Learning rate (plain SGD ascent on E, renormalised)")
-      ->check(positive_number())->capture_default_str();
-  app.add_option("--steps", steps, "SGD steps per run")->check(CLI::Range(1, 100000000))->capture_default_str();
-  app.add_option("--match-cos", match_cos, "Cosine at which a node matches a predicted point")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  app.add_option("--starts", starts, "Population ascent starts of the prediction")->check(CLI::Range(1, 1000000))->capture_default_str();
-  app.add_option("--tau", tau, "InfoNCE temperature of the reported run")->check(positive_number())->capture_default_str();
-  app.add_option("--nce-lr", nce_lr,
-                 "InfoNCE learning rate; 0 means lr·(N−1): InfoNCE α rows sum to at most 1 where "
-                 "uniform α rows sum to N−1, so this keeps the step size comparable")
-      ->check(non_negative_number())->capture_default_str();
-  if (const int rc = check.parse(argc, argv); rc >= 0) return rc;
-  if (check.smoke()) {
-    k_relu = std::min<Eigen::Index>(k_relu, 8);
-    k_linear = std::min<Eigen::Index>(k_linear, 4);
-    steps = std::min<Eigen::Index>(steps, 400);
-    starts = std::min<Eigen::Index>(starts, 20);
-  }
-  if (nce_lr == 0.0) nce_lr = lr * static_cast<double>(n - 1);
-  check.params() = latent.params();
-  check.params()["mode"] = "mixture";
-  check.params()["K_relu"] = k_relu;
-  check.params()["K_linear"] = k_linear;
-  check.params()["N"] = n;
-  check.params()["learning_rate"] = lr;
-  check.params()["steps"] = steps;
-  check.params()["optimizer"] = "plain SGD, fresh batch every step, renormalize";
-  check.params()["match_cos"] = match_cos;
-  check.params()["starts"] = starts;
-  check.params()["infonce"] = {{"tau", tau}, {"eps", 1.0}, {"learning_rate", nce_lr}};
-  check.params()["fixed_point"] = {{"step", fpo.step}, {"tolerance", fpo.tolerance}, {"dedup_cosine", fpo.dedup_cosine}};
-  // Refuse sizes that cannot fit before allocating anything of that size.
-  if (const int rc =
-          check.require_memory(infonce_batch_bytes(n),
-                               "the reported InfoNCE run on N = " + std::to_string(n) + " samples");
-      rc >= 0)
-    return rc;
-  // parse() has validated the latent flags (LatentFlags::validate), so the model builds.
-  const data::LatentModel model = latent.model(data::LatentMode::mixture, check.seed());
-  check.begin();
-
+Result compute(const Options& o, std::uint64_t seed, const Context& ctx) {
+  const data::LatentModel model = o.latent.model(data::LatentMode::mixture, seed);
+  Result res;
+  res.patterns = model.patterns();
   const auto pop = analysis::DiscretePopulation::from_model(model);
-  const std::vector<Predicted> pred_relu =
-      predict(analysis::PopulationLandscape(pop, Activation::relu()), starts, check.seed(), fpo, model.patterns());
-  const std::vector<Predicted> pred_linear =
-      predict(analysis::PopulationLandscape(pop, Activation::linear()), starts, check.seed(), fpo, model.patterns());
-  std::vector<Trained> runs(3);
+  res.pred_relu =
+      predict(analysis::PopulationLandscape(pop, Activation::relu()), o.starts, seed, o.fixed_point, model.patterns());
+  res.pred_linear =
+      predict(analysis::PopulationLandscape(pop, Activation::linear()), o.starts, seed, o.fixed_point, model.patterns());
+  std::vector<Trained>& runs = res.runs;
+  runs.resize(3);
   runs[0].name = "relu/quadratic";
-  runs[0].k = k_relu;
-  runs[0].lr = lr;
+  runs[0].k = o.k_relu;
+  runs[0].lr = o.lr;
   runs[1].name = "linear/quadratic";
   runs[1].activation = Activation::linear();
-  runs[1].k = k_linear;
-  runs[1].lr = lr;
+  runs[1].k = o.k_linear;
+  runs[1].lr = o.lr;
   runs[2].name = "relu/infonce";
-  runs[2].loss = Loss::infonce(tau, 1.0);
-  runs[2].k = k_relu;
-  runs[2].lr = nce_lr;
+  runs[2].loss = Loss::infonce(o.tau, 1.0);
+  runs[2].k = o.k_relu;
+  runs[2].lr = o.infonce_lr();
 
   // Training: one network per run, each with its own stream (run i: substream i), so the
   // result does not depend on the thread count.
-  const Rng root(check.seed());
+  const Eigen::Index n = o.n;
   const BatchSampler sampler = [&model, n](Rng& rng) { return model.sample(n, rng); };
-  Progress progress("training runs", static_cast<long>(runs.size()), check.quiet());
-  long done = 0;
-#pragma omp parallel for schedule(dynamic)
-  for (long i = 0; i < static_cast<long>(runs.size()); ++i) {
+  parallel_runs(static_cast<long>(runs.size()), Rng(seed), 0, "training runs", ctx, [&](long i, Rng& rng) {
     Trained& t = runs[static_cast<std::size_t>(i)];
-    Rng rng = root.substream(static_cast<std::uint64_t>(i));
     OneLayerNetwork net = OneLayerNetwork::random(model.dim(), t.k, t.activation, rng);
     TrainerOptions options;
     options.normalization = Normalization::renormalize;
     options.tolerance = 0.0;  // fresh batches: the full budget is used
     options.learning_rate = t.lr;
-    options.max_steps = steps;
-    options.record_every = std::max<Eigen::Index>(1, steps / 10);
+    options.max_steps = o.steps;
+    options.record_every = std::max<Eigen::Index>(1, o.steps / 10);
     t.result = train(net, t.loss, sampler, rng, options);
     t.weights = net.weights();
     for (Eigen::Index k = 0; k < t.weights.cols(); ++k) t.weights.col(k).normalize();
-#pragma omp critical
-    progress.tick(++done);
-  }
-  match_nodes(runs[0], pred_relu, false);
-  match_nodes(runs[1], pred_linear, true);
-  match_nodes(runs[2], pred_relu, false);
+  });
+  match_nodes(runs[0], res.pred_relu, false);
+  match_nodes(runs[1], res.pred_linear, true);
+  match_nodes(runs[2], res.pred_relu, false);
+  return res;
+}
 
-  // Predicted points.
+/// The predicted points: a line per landscape and the "predicted" series.
+void report_predicted(Check& check, const Result& res) {
   nlohmann::json predicted_json = nlohmann::json::object();
-  for (const auto& [name, pred] : {std::pair<std::string, const std::vector<Predicted>*>{"relu", &pred_relu},
-                                   std::pair<std::string, const std::vector<Predicted>*>{"linear", &pred_linear}}) {
+  for (const auto& [name, pred] : {std::pair<std::string, const std::vector<Predicted>*>{"relu", &res.pred_relu},
+                                   std::pair<std::string, const std::vector<Predicted>*>{"linear", &res.pred_linear}}) {
     nlohmann::json pts = nlohmann::json::array();
     std::string line = "predicted (population, " + name + "): ";
     long st = 0, sd = 0, other = 0;
@@ -232,18 +229,22 @@ int main(int argc, char** argv) {
     predicted_json[name] = pts;
   }
   check.series()["predicted"] = predicted_json;
+}
 
-  // Per run: node matches.
+/// Counts of one trained run's nodes against the predicted points.
+struct Summary {
+  long nodes = 0, matched = 0, at_saddle = 0, nearest_not_stable = 0;
+  double min_cos = 1.0;
+};
+
+/// Per run: node matches (a line each and the "trained" series); the figure's rows in `csv`.
+std::vector<Summary> report_trained(Check& check, const Options& o, const Result& res,
+                                    std::vector<std::vector<std::string>>& csv) {
   nlohmann::json trained_json = nlohmann::json::array();
-  std::vector<std::vector<std::string>> csv;
-  struct Summary {
-    long nodes = 0, matched = 0, at_saddle = 0, nearest_not_stable = 0;
-    double min_cos = 1.0;
-  };
-  std::vector<Summary> summary(runs.size());
-  for (std::size_t r = 0; r < runs.size(); ++r) {
-    const Trained& t = runs[r];
-    const std::vector<Predicted>& pred = t.activation.kind() == Activation::Kind::linear ? pred_linear : pred_relu;
+  std::vector<Summary> summary(res.runs.size());
+  for (std::size_t r = 0; r < res.runs.size(); ++r) {
+    const Trained& t = res.runs[r];
+    const std::vector<Predicted>& pred = t.activation.kind() == Activation::Kind::linear ? res.pred_linear : res.pred_relu;
     Summary& s = summary[r];
     nlohmann::json nodes = nlohmann::json::array();
     std::vector<long> hits(pred.size(), 0);
@@ -252,9 +253,9 @@ int main(int argc, char** argv) {
       const analysis::Verdict v = pred[static_cast<std::size_t>(m.nearest)].st.verdict;
       ++s.nodes;
       s.min_cos = std::min(s.min_cos, m.cosine);
-      if (v == analysis::Verdict::stable && m.cosine >= match_cos) ++s.matched;
+      if (v == analysis::Verdict::stable && m.cosine >= o.match_cos) ++s.matched;
       if (v != analysis::Verdict::stable) ++s.nearest_not_stable;
-      if (v == analysis::Verdict::saddle && m.cosine >= match_cos) ++s.at_saddle;
+      if (v == analysis::Verdict::saddle && m.cosine >= o.match_cos) ++s.at_saddle;
       ++hits[static_cast<std::size_t>(m.nearest)];
       nodes.push_back({{"w", vec(t.weights.col(static_cast<Eigen::Index>(k)))},
                        {"nearest", m.nearest}, {"nearest_verdict", analysis::to_string(v)}, {"cosine", m.cosine},
@@ -269,8 +270,8 @@ int main(int argc, char** argv) {
                             {"trajectory", trajectory}, {"nodes", nodes}});
     std::string line = t.name + " (K = " + std::to_string(t.k) + ", " + t.loss.name() + ", lr " + shortest(t.lr) +
                        "): " + std::to_string(s.matched) + "/" + std::to_string(s.nodes) +
-                       " nodes at a predicted stable point with cos >= " + fixed(match_cos, 2) + ", min cos to the nearest predicted point " +
-                       fixed(s.min_cos, 4) + "; nodes per predicted point:";
+                       " nodes at a predicted stable point with cos >= " + fixed(o.match_cos, 2) +
+                       ", min cos to the nearest predicted point " + fixed(s.min_cos, 4) + "; nodes per predicted point:";
     for (std::size_t p = 0; p < pred.size(); ++p)
       if (hits[p] > 0)
         line += " #" + std::to_string(p) + " (" + std::string(analysis::to_string(pred[p].st.verdict)) + ", u" +
@@ -278,64 +279,93 @@ int main(int argc, char** argv) {
     check.report(line);
   }
   check.series()["trained"] = trained_json;
-  {
-    const std::string note = check.write_figure(
-        "prediction_vs_training", {"run", "node", "cos_nearest_stable", "nearest_stable"}, csv,
-        // 1 − cos on a log scale: the asserted runs sit at 1 − cos ≈ 1e-3, the reported InfoNCE run
-        // up to 1 − cos ≈ 1; on a linear cos axis the former were squashed against the top edge.
-        // 1 − cos is floored at 1e-16 so that an exact match still shows.
-        "set title 'Each trained node: distance to the nearest predicted stable point (quadratic-loss population)'\n"
-        "set xlabel 'node'\nset ylabel '1 - cos(w_k, nearest predicted stable w*)   (log scale)'\n"
-        "set logscale y\nset format y '1e%T'\nset yrange [*:10]\nset autoscale xfix\nset offsets 1, 1, 0, 0\n"
-        "set key below\nset grid\ngap(c) = 1 - c > 1e-16 ? 1 - c : 1e-16\n"
-        "plot 'prediction_vs_training.csv' using 2:(strcol(1) eq 'relu/quadratic' ? gap($3) : 1/0) with points pt 7 title 'ReLU, quadratic', "
-        "'' using 2:(strcol(1) eq 'linear/quadratic' ? gap($3) : 1/0) with points pt 5 title 'linear, quadratic (|cos|)', "
-        "'' using 2:(strcol(1) eq 'relu/infonce' ? gap($3) : 1/0) with points pt 9 title 'ReLU, InfoNCE (reported)', " +
-            sci(1.0 - match_cos, 6) + " with lines lc rgb 'gray30' dt 2 lw 1.5 title 'match threshold cos = " + fixed(match_cos, 2) +
-            " (below: matched)'");
-    if (!note.empty()) check.report(note);
-  }
+  return summary;
+}
 
-  // Claims over the quadratic-loss runs (ReLU and linear).
+void report_figure(Check& check, const Options& o, const std::vector<std::vector<std::string>>& csv) {
+  const std::string note = check.write_figure(
+      "prediction_vs_training", {"run", "node", "cos_nearest_stable", "nearest_stable"}, csv,
+      // 1 − cos on a log scale: the asserted runs sit at 1 − cos ≈ 1e-3, the reported InfoNCE run
+      // up to 1 − cos ≈ 1; on a linear cos axis the former were squashed against the top edge.
+      // 1 − cos is floored at 1e-16 so that an exact match still shows.
+      "set title 'Each trained node: distance to the nearest predicted stable point (quadratic-loss population)'\n"
+      "set xlabel 'node'\nset ylabel '1 - cos(w_k, nearest predicted stable w*)   (log scale)'\n"
+      "set logscale y\nset format y '1e%T'\nset yrange [*:10]\nset autoscale xfix\nset offsets 1, 1, 0, 0\n"
+      "set key below\nset grid\ngap(c) = 1 - c > 1e-16 ? 1 - c : 1e-16\n"
+      "plot 'prediction_vs_training.csv' using 2:(strcol(1) eq 'relu/quadratic' ? gap($3) : 1/0) with points pt 7 title 'ReLU, quadratic', "
+      "'' using 2:(strcol(1) eq 'linear/quadratic' ? gap($3) : 1/0) with points pt 5 title 'linear, quadratic (|cos|)', "
+      "'' using 2:(strcol(1) eq 'relu/infonce' ? gap($3) : 1/0) with points pt 9 title 'ReLU, InfoNCE (reported)', " +
+          sci(1.0 - o.match_cos, 6) + " with lines lc rgb 'gray30' dt 2 lw 1.5 title 'match threshold cos = " +
+          fixed(o.match_cos, 2) + " (below: matched)'");
+  if (!note.empty()) check.report(note);
+}
+
+/// Claims over the quadratic-loss runs (ReLU and linear).
+void report_claims(Check& check, const Options& o, const std::vector<Summary>& summary) {
   const long nodes = summary[0].nodes + summary[1].nodes;
   const long matched = summary[0].matched + summary[1].matched;
   const long at_saddle = summary[0].at_saddle + summary[1].at_saddle;
   const double min_cos = std::min(summary[0].min_cos, summary[1].min_cos);
   // 0.98 is theory §7's criterion: the population stable points are ~0.986 from the patterns,
   // so 0.98 separates "at this fixed point" from "near its pattern".
-  check.add_claim({"5-match", "quadratic loss (ReLU K = " + std::to_string(k_relu) + ", linear K = " +
-                                  std::to_string(k_linear) + "): every node's nearest predicted critical point "
-                                  "(largest cos; |cos| for linear) is stable, with cos >= " + fixed(match_cos, 2),
-                   std::to_string(nodes) + "/" + std::to_string(nodes) + " nodes",
-                   std::to_string(matched) + "/" + std::to_string(nodes) + " (min cos " + fixed(min_cos, 4) + ")",
-                   "cos >= " + fixed(match_cos, 2), matched == nodes && nodes > 0});
-  check.add_claim({"5-no-saddle", "quadratic loss: no node has a predicted saddle as its nearest predicted critical "
-                                  "point (largest cos over all predicted points) with cos >= " + fixed(match_cos, 2),
-                   "0", std::to_string(at_saddle) + " (" + std::to_string(summary[0].nearest_not_stable + summary[1].nearest_not_stable) +
-                            " nodes nearest to a non-stable point at any cos)",
-                   "exact", at_saddle == 0});
-  {
-    // Reported, not asserted: how far the InfoNCE end points are from the quadratic-loss optima.
-    const Trained& t = runs[2];
-    std::vector<double> cs;
-    long near_pattern = 0;
-    for (Eigen::Index k = 0; k < t.weights.cols(); ++k) {
-      cs.push_back(t.nodes[static_cast<std::size_t>(k)].stable_cosine);
-      near_pattern += best_pattern(model.patterns(), t.weights.col(k), false).cosine >= 0.9 ? 1 : 0;
-    }
-    std::sort(cs.begin(), cs.end());
-    const double median = cs.size() % 2 ? cs[cs.size() / 2] : 0.5 * (cs[cs.size() / 2 - 1] + cs[cs.size() / 2]);
-    double mid_loss = t.result.initial_loss;
-    for (const TrajectoryPoint& p : t.result.trajectory)
-      if (p.step <= t.result.steps / 2) mid_loss = p.loss;
-    check.report("reported, not asserted: InfoNCE (tau = " + shortest(tau) + ", lr " + shortest(t.lr) + ") ReLU nodes matched "
-                 "against the quadratic-loss population points: " + std::to_string(summary[2].matched) + "/" +
-                 std::to_string(summary[2].nodes) + " at a stable point with cos >= " + fixed(match_cos, 2) + ", " +
-                 std::to_string(summary[2].at_saddle) + " at a saddle; cos to the nearest stable point: min " +
-                 fixed(cs.front(), 3) + ", median " + fixed(median, 3) + ", max " + fixed(cs.back(), 3) + "; " +
-                 std::to_string(near_pattern) + "/" + std::to_string(t.k) + " nodes within cos 0.9 of a pattern; "
-                 "loss " + fixed(t.result.initial_loss, 2) + " -> " + fixed(mid_loss, 2) + " (mid-run) -> " +
-                 fixed(t.result.final_loss, 2) + " (end)");
+  check.add_claim(Claim::of("5-match",
+                            "quadratic loss (ReLU K = " + std::to_string(o.k_relu) + ", linear K = " +
+                                std::to_string(o.k_linear) + "): every node's nearest predicted critical point "
+                                "(largest cos; |cos| for linear) is stable, with cos >= " + fixed(o.match_cos, 2),
+                            std::to_string(nodes) + "/" + std::to_string(nodes) + " nodes",
+                            std::to_string(matched) + "/" + std::to_string(nodes) + " (min cos " + fixed(min_cos, 4) + ")",
+                            static_cast<double>(matched),
+                            Bound::all_of(static_cast<double>(nodes)).shown_as("cos >= " + fixed(o.match_cos, 2)))
+                      .needs(nodes > 0));
+  check.add_claim(Claim::of("5-no-saddle",
+                            "quadratic loss: no node has a predicted saddle as its nearest predicted critical "
+                            "point (largest cos over all predicted points) with cos >= " + fixed(o.match_cos, 2),
+                            "0",
+                            std::to_string(at_saddle) + " (" +
+                                std::to_string(summary[0].nearest_not_stable + summary[1].nearest_not_stable) +
+                                " nodes nearest to a non-stable point at any cos)",
+                            static_cast<double>(at_saddle), Bound::equal_to(0)));
+}
+
+/// Reported, not asserted: how far the InfoNCE end points are from the quadratic-loss optima.
+void report_infonce(Check& check, const Options& o, const Result& res, const Summary& s) {
+  const Trained& t = res.runs[2];
+  std::vector<double> cs;
+  long near_pattern = 0;
+  for (Eigen::Index k = 0; k < t.weights.cols(); ++k) {
+    cs.push_back(t.nodes[static_cast<std::size_t>(k)].stable_cosine);
+    near_pattern += best_pattern(res.patterns, t.weights.col(k), false).cosine >= 0.9 ? 1 : 0;
   }
-  return check.finish();
+  std::sort(cs.begin(), cs.end());
+  const double median = cs.size() % 2 ? cs[cs.size() / 2] : 0.5 * (cs[cs.size() / 2 - 1] + cs[cs.size() / 2]);
+  double mid_loss = t.result.initial_loss;
+  for (const TrajectoryPoint& p : t.result.trajectory)
+    if (p.step <= t.result.steps / 2) mid_loss = p.loss;
+  check.report("reported, not asserted: InfoNCE (tau = " + shortest(o.tau) + ", lr " + shortest(t.lr) + ") ReLU nodes matched "
+               "against the quadratic-loss population points: " + std::to_string(s.matched) + "/" +
+               std::to_string(s.nodes) + " at a stable point with cos >= " + fixed(o.match_cos, 2) + ", " +
+               std::to_string(s.at_saddle) + " at a saddle; cos to the nearest stable point: min " +
+               fixed(cs.front(), 3) + ", median " + fixed(median, 3) + ", max " + fixed(cs.back(), 3) + "; " +
+               std::to_string(near_pattern) + "/" + std::to_string(t.k) + " nodes within cos 0.9 of a pattern; "
+               "loss " + fixed(t.result.initial_loss, 2) + " -> " + fixed(mid_loss, 2) + " (mid-run) -> " +
+               fixed(t.result.final_loss, 2) + " (end)");
+}
+
+void report(Check& check, const Options& o, const Result& res) {
+  report_predicted(check, res);
+  std::vector<std::vector<std::string>> csv;
+  const std::vector<Summary> summary = report_trained(check, o, res, csv);
+  report_figure(check, o, csv);
+  report_claims(check, o, summary);
+  report_infonce(check, o, res, summary[2]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_check<Options, Result>(
+      {"prediction_vs_training",
+       "Claim 5: every direction reached by SGD training matches a predicted stable "
+       "population fixed point; none ends at a predicted saddle"},
+      argc, argv, compute, report);
 }

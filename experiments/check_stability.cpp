@@ -9,18 +9,44 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <optional>
 #include <vector>
 
 #include "cldyn/analysis/analysis.hpp"
-#include "common/check.hpp"
 #include "common/critical_points.hpp"
 #include "common/latent.hpp"
+#include "common/shape.hpp"
 
 using namespace cldyn;
 using namespace cldyn::experiments;
 
 namespace {
+
+/// Hessian agreement with central differences (theory §4's contract). Central differences with
+/// a 1e-6 step: truncation ~1e-12 and rounding ~1e-10 relative to the Hessian's scale; 1e-6
+/// catches any missing term (R is ~20%).
+constexpr double kHessianFdTolerance = 1e-6;
+
+struct Options {
+  LatentFlags latent;
+  Eigen::Index starts = 40, n_sample = 500;
+  double delta = 0.05;
+  analysis::FixedPointOptions fixed_point;
+
+  void describe(OptionSet& o) {
+    latent.describe(o);
+    o.add("--starts", starts, "Random starts per landscape")->check(CLI::Range(1, 1000000));
+    o.add("--delta", delta, "Size of the perturbation")->check(CLI::Range(1e-6, 1.0));
+    o.add("--n-sample", n_sample, "Batch size of the finite-sample landscape")->check(CLI::Range(2, 10000000));
+    o.record("fixed_point/step", fixed_point.step);
+    o.record("fixed_point/tolerance", fixed_point.tolerance);
+    o.record("fixed_point/dedup_cosine", fixed_point.dedup_cosine);
+  }
+  void validate() const { latent.validate(); }
+  void use_smoke_sizes() {
+    starts = std::min<Eigen::Index>(starts, 12);
+    n_sample = std::min<Eigen::Index>(n_sample, 400);
+  }
+};
 
 struct Critical {
   std::string landscape;
@@ -107,62 +133,54 @@ EnergyProbe probe_energy(const analysis::SampleLandscape& land, const analysis::
   return out;
 }
 
-}  // namespace
+/// One certified point of the finite sample, its energy probe and whether it confirms the verdict.
+struct SamplePoint {
+  analysis::CertifiedPoint point;
+  EnergyProbe probe;
+  bool confirmed = false;
+};
 
-int main(int argc, char** argv) {
-  Check check("stability",
-              "Stability at every fixed point: analytic vs finite-difference Hessian, and the "
-              "verdict confirmed by perturbing and re-running the dynamics");
-  LatentFlags latent;
-  latent.add_to(check);
-  Eigen::Index starts = 40, n_sample = 500;
-  double delta = 0.05;
-  analysis::FixedPointOptions fpo;
-  auto& app = check.app();
-  app.add_option("--starts", starts, "Random starts per landscape")->check(CLI::Range(1, 1000000))->capture_default_str();
-  app.add_option("--delta", delta, "Size of the perturbation")->check(CLI::Range(1e-6, 1.0))->capture_default_str();
-  app.add_option("--n-sample", n_sample, "Batch size of the finite-sample landscape")->check(CLI::Range(2, 10000000))->capture_default_str();
-  if (const int rc = check.parse(argc, argv); rc >= 0) return rc;
-  if (check.smoke()) {
-    starts = std::min<Eigen::Index>(starts, 12);
-    n_sample = std::min<Eigen::Index>(n_sample, 400);
-  }
-  check.params() = latent.params();
-  check.params()["starts"] = starts;
-  check.params()["delta"] = delta;
-  check.params()["n_sample"] = n_sample;
-  check.params()["fixed_point"] = {{"step", fpo.step}, {"tolerance", fpo.tolerance}, {"dedup_cosine", fpo.dedup_cosine}};
-  // parse() has validated the latent flags (LatentFlags::validate), so the models build.
-  const std::vector<data::LatentModel> models = {latent.model(data::LatentMode::mixture, check.seed()),
-                                                 latent.model(data::LatentMode::summation, check.seed())};
-  check.begin();
-
-  std::vector<Critical> all;
-  std::optional<analysis::SampleLandscape> sample_land;
+struct Result {
+  std::vector<Critical> population;  ///< every landscape's critical points, in landscape order
   analysis::CertifiedSearch sample_search;
-  {
-    for (const data::LatentModel& model : models) {
-      const auto pop = analysis::DiscretePopulation::from_model(model);
-      for (const Activation& act : {Activation::relu(), Activation::linear()}) {
-        const analysis::PopulationLandscape land(pop, act);
-        auto cps = critical_points(std::string("population/") + data::to_string(model.mode()) + "/" + act.name(),
-                                   land, starts, check.seed(), delta, fpo);
-        all.insert(all.end(), cps.begin(), cps.end());
-      }
-    }
-    const data::LatentModel& model = models[0];  // mixture
-    Rng data_rng(check.seed(), 11);
-    sample_land.emplace(model.sample(n_sample, data_rng), Activation::relu(), Loss::quadratic());
-    analysis::CertifiedSearchOptions search;
-    search.random_starts = starts;
-    search.seed = check.seed();
-    sample_search = analysis::certified_fixed_points(*sample_land, Eigen::MatrixXd(sample_land->dim(), 0), search);
-  }
+  std::vector<SamplePoint> sample;  ///< per certified point of sample_search
+};
 
-  double fd_worst = 0.0;
-  long stable = 0, saddles = 0, other = 0, confirmed = 0;
+Result compute(const Options& o, std::uint64_t seed, const Context&) {
+  Result r;
+  for (const auto mode : {data::LatentMode::mixture, data::LatentMode::summation}) {
+    const auto pop = analysis::DiscretePopulation::from_model(o.latent.model(mode, seed));
+    for (const Activation& act : {Activation::relu(), Activation::linear()}) {
+      const analysis::PopulationLandscape land(pop, act);
+      auto cps = critical_points(std::string("population/") + data::to_string(mode) + "/" + act.name(), land,
+                                 o.starts, seed, o.delta, o.fixed_point);
+      r.population.insert(r.population.end(), cps.begin(), cps.end());
+    }
+  }
+  const data::LatentModel model = o.latent.model(data::LatentMode::mixture, seed);
+  Rng data_rng(seed, 11);
+  const analysis::SampleLandscape sample_land(model.sample(o.n_sample, data_rng), Activation::relu(), Loss::quadratic());
+  analysis::CertifiedSearchOptions search;
+  search.random_starts = o.starts;
+  search.seed = seed;
+  r.sample_search = analysis::certified_fixed_points(sample_land, Eigen::MatrixXd(sample_land.dim(), 0), search);
+  // Finite sample: every certified point (theory §3: a smooth critical point, or a strict
+  // maximum on a kink of the piecewise-quadratic E) is probed with energy evaluations only.
+  for (std::size_t i = 0; i < r.sample_search.points.size(); ++i) {
+    SamplePoint x;
+    x.point = r.sample_search.points[i];
+    x.probe = probe_energy(sample_land, x.point, Rng(seed, 31).substream(i), kProbeDirections);
+    // Stable: no direction raises E. Not stable: some direction does. Either way the control
+    // must see a rise (else the probe is blind at this radius).
+    x.confirmed = (x.point.stable ? x.probe.raised == 0 : x.probe.raised > 0) && x.probe.control_raised > 0;
+    r.sample.push_back(x);
+  }
+  return r;
+}
+
+void report_population(Check& check, const Result& result) {
   nlohmann::json series = nlohmann::json::array();
-  auto describe = [&](const Critical& c) {
+  for (const Critical& c : result.population) {
     check.report(c.landscape + ": " + std::string(analysis::to_string(c.st.verdict)) + " lambda " + sci(c.st.lambda, 4) +
                  ", top tangent eig " + sci(c.st.tangent_eigenvalues(0), 3) + ", FD err " + sci(c.st.fd_relative_error, 2) +
                  ", eigengap " + sci(c.st.eigengap, 3) + ", |(dA/dw)w| " + sci(c.st.remainder_norm, 3) +
@@ -173,72 +191,91 @@ int main(int argc, char** argv) {
                       {"gate_margin", std::isfinite(c.st.gate_margin) ? nlohmann::json(c.st.gate_margin) : nlohmann::json(nullptr)},
                       {"tangent_hessian_eigenvalues", std::vector<double>(c.st.tangent_eigenvalues.data(), c.st.tangent_eigenvalues.data() + c.st.tangent_eigenvalues.size())},
                       {"perturbed_end_cosine", c.end_cosine}, {"confirmed", c.confirmed}});
-  };
-  for (const Critical& c : all) {
-    describe(c);
-    fd_worst = std::max(fd_worst, c.st.fd_relative_error);
-    if (c.st.verdict == analysis::Verdict::stable) ++stable;
-    else if (c.st.verdict == analysis::Verdict::saddle) ++saddles;
-    else ++other;
-    confirmed += c.confirmed ? 1 : 0;
   }
-  // Finite sample: every certified point (theory §3: a smooth critical point, or a strict
-  // maximum on a kink of the piecewise-quadratic E) is probed with energy evaluations only.
-  long sample_confirmed = 0, kinks = 0;
+  check.series()["critical_points"] = series;
+}
+
+void report_sample(Check& check, const Result& result) {
   nlohmann::json sample_series = nlohmann::json::array();
-  for (std::size_t i = 0; i < sample_search.points.size(); ++i) {
-    const analysis::CertifiedPoint& p = sample_search.points[i];
-    const EnergyProbe probe = probe_energy(*sample_land, p, Rng(check.seed(), 31).substream(i), kProbeDirections);
-    // Stable: no direction raises E. Not stable: some direction does. Either way the control
-    // must see a rise (else the probe is blind at this radius).
-    const bool confirmed = (p.stable ? probe.raised == 0 : probe.raised > 0) && probe.control_raised > 0;
-    sample_confirmed += confirmed ? 1 : 0;
-    kinks += p.kind == analysis::PointKind::kink ? 1 : 0;
+  for (const SamplePoint& x : result.sample) {
+    const analysis::CertifiedPoint& p = x.point;
+    const EnergyProbe& probe = x.probe;
     check.report("sample/mixture/relu: " + std::string(analysis::to_string(p.kind)) +
                  (p.kind == analysis::PointKind::kink ? " (" + counted(p.active_set_size, "boundary row") + ", slack " + sci(p.slack, 2) + ")" : "") +
                  (p.stable ? " stable" : " not stable") + ", residual " + sci(p.residual, 2) + "; " +
                  std::to_string(probe.raised) + "/" + std::to_string(kProbeDirections) +
                  " perturbations of radius " + sci(probe.radius, 2) + " raise E (control, 10 radii away: " +
                  std::to_string(probe.control_raised) + ")" +
-                 (confirmed ? " (confirmed)" : " (NOT confirmed)"));
+                 (x.confirmed ? " (confirmed)" : " (NOT confirmed)"));
     sample_series.push_back({{"kind", analysis::to_string(p.kind)}, {"active_set_size", p.active_set_size},
                              {"stable", p.stable}, {"residual", p.residual},
                              {"slack", std::isfinite(p.slack) ? nlohmann::json(p.slack) : nlohmann::json(nullptr)},
                              {"eigen_criterion", p.eigen_criterion}, {"basin_count", p.basin_count},
                              {"probe_radius", probe.radius}, {"probe_directions", kProbeDirections},
                              {"probe_raised", probe.raised}, {"control_raised", probe.control_raised},
-                             {"confirmed", confirmed}});
+                             {"confirmed", x.confirmed}});
   }
   check.series()["sample_points"] = sample_series;
-  check.series()["critical_points"] = series;
+}
 
-  const long total = static_cast<long>(all.size());
-  // Central differences with a 1e-6 step: truncation ~1e-12 and rounding ~1e-10 relative to the
-  // Hessian's scale; 1e-6 is theory §4's contract and catches any missing term (R is ~20%).
-  check.add_claim({"S-fd", "population Hessian = central differences of the gradient (" + std::to_string(total) +
-                               " critical points)", "0", sci(fd_worst), "1e-6", fd_worst <= 1e-6 && total > 0});
-  check.add_claim({"S-kinds", "second-order verdicts decide (no degenerate point)",
-                   "stable or saddle", std::to_string(stable) + " stable, " + std::to_string(saddles) + " saddle, " +
-                                            std::to_string(other) + " other", "0 other", other == 0});
-  check.add_claim({"S-dyn", "perturbed stable points return, saddles leave (population)",
-                   std::to_string(stable + saddles) + " confirmed", std::to_string(confirmed) + " confirmed", "all",
-                   confirmed == stable + saddles && saddles > 0});
+void report(Check& check, const Options& o, const Result& result) {
+  report_population(check, result);
+  report_sample(check, result);
+
+  double fd_worst = 0.0;
+  long stable = 0, saddles = 0, other = 0, confirmed = 0;
+  for (const Critical& c : result.population) {
+    fd_worst = std::max(fd_worst, c.st.fd_relative_error);
+    if (c.st.verdict == analysis::Verdict::stable) ++stable;
+    else if (c.st.verdict == analysis::Verdict::saddle) ++saddles;
+    else ++other;
+    confirmed += c.confirmed ? 1 : 0;
+  }
+  const long total = static_cast<long>(result.population.size());
+  check.add_claim(Claim::of("S-fd", "population Hessian = central differences of the gradient (" + std::to_string(total) +
+                                        " critical points)",
+                            "0", sci(fd_worst), fd_worst,
+                            Bound::at_most(kHessianFdTolerance).shown_bare())
+                      .needs(total > 0));
+  check.add_claim(Claim::of("S-kinds", "second-order verdicts decide (no degenerate point)", "stable or saddle",
+                            std::to_string(stable) + " stable, " + std::to_string(saddles) + " saddle, " +
+                                std::to_string(other) + " other",
+                            static_cast<double>(other), Bound::equal_to(0).shown_as("0 other")));
+  check.add_claim(Claim::of("S-dyn", "perturbed stable points return, saddles leave (population)",
+                            std::to_string(stable + saddles) + " confirmed", std::to_string(confirmed) + " confirmed",
+                            static_cast<double>(confirmed), Bound::all_of(static_cast<double>(stable + saddles)))
+                      .needs(saddles > 0));
   // Finite sample: smooth critical points almost never exist on a ReLU sample (E has a kink on
   // every gate boundary; theory §3, "Kink maxima"), so the points are certified as smooth points
   // or strict kink maxima, and each verdict is checked by an independent probe. The row is always
   // there: no certified point is a FAIL that says so.
-  const long points = static_cast<long>(sample_search.points.size());
-  check.report("finite sample (N = " + std::to_string(n_sample) + ", ReLU, quadratic loss): " +
-               std::to_string(sample_search.converged) + "/" + std::to_string(sample_search.starts) +
+  const analysis::CertifiedSearch& search = result.sample_search;
+  const long points = static_cast<long>(result.sample.size());
+  const long kinks = std::count_if(result.sample.begin(), result.sample.end(),
+                                   [](const SamplePoint& x) { return x.point.kind == analysis::PointKind::kink; });
+  const long sample_confirmed =
+      std::count_if(result.sample.begin(), result.sample.end(), [](const SamplePoint& x) { return x.confirmed; });
+  check.report("finite sample (N = " + std::to_string(o.n_sample) + ", ReLU, quadratic loss): " +
+               std::to_string(search.converged) + "/" + std::to_string(search.starts) +
                " starts reached a certified point; " + counted(points, "distinct point") + " (" +
                counted(kinks, "kink maximum", "kink maxima") + ")");
-  check.add_claim({"S-sample",
-                   "finite sample: each certified point's verdict confirmed by " + std::to_string(kProbeDirections) +
-                       " energy probes (stable: none raises E; not stable: some does; a control 10 radii away sees a rise)",
-                   points > 0 ? std::to_string(points) + " confirmed" : ">= 1 certified point",
-                   points > 0 ? std::to_string(sample_confirmed) + " confirmed (" + std::to_string(sample_search.converged) +
-                                    "/" + std::to_string(sample_search.starts) + " starts certified)"
-                              : "no certified point from " + counted(sample_search.starts, "start"),
-                   "all", points > 0 && sample_confirmed == points});
-  return check.finish();
+  check.add_claim(Claim::of("S-sample",
+                            "finite sample: each certified point's verdict confirmed by " + std::to_string(kProbeDirections) +
+                                " energy probes (stable: none raises E; not stable: some does; a control 10 radii away sees a rise)",
+                            points > 0 ? std::to_string(points) + " confirmed" : ">= 1 certified point",
+                            points > 0 ? std::to_string(sample_confirmed) + " confirmed (" + std::to_string(search.converged) +
+                                             "/" + std::to_string(search.starts) + " starts certified)"
+                                       : "no certified point from " + counted(search.starts, "start"),
+                            static_cast<double>(sample_confirmed), Bound::all_of(static_cast<double>(points)))
+                      .needs(points > 0));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_check<Options, Result>(
+      {"stability",
+       "Stability at every fixed point: analytic vs finite-difference Hessian, and the "
+       "verdict confirmed by perturbing and re-running the dynamics"},
+      argc, argv, compute, report);
 }

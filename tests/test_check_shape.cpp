@@ -22,6 +22,10 @@ TEST(Bound, DecidesAndWritesItsTolerance) {
   EXPECT_FALSE(Bound::at_most(1e-10).accepts(1.0000001e-10));
   EXPECT_FALSE(Bound::at_most(1e-10).accepts(std::numeric_limits<double>::quiet_NaN()));
   EXPECT_EQ(Bound::at_most(1e-10).text(), "<= 1e-10");
+  EXPECT_EQ(Bound::at_most(1e-6).text(), "<= 1e-6");  // not 1e-06
+  EXPECT_EQ(Bound::at_most(1e-6).shown_bare().text(), "1e-6");
+  EXPECT_EQ(limit_text(2.5e12), "2.5e+12");
+  EXPECT_EQ(limit_text(1e20), "1e+20");
   EXPECT_TRUE(Bound::at_least(0.95).accepts(0.95));
   EXPECT_FALSE(Bound::at_least(0.95).accepts(0.9499));
   EXPECT_FALSE(Bound::at_least(0.95).accepts(std::numeric_limits<double>::quiet_NaN()));
@@ -43,7 +47,7 @@ TEST(Bound, DecidesAndWritesItsTolerance) {
 TEST(Claim, OfTakesVerdictAndToleranceFromTheBound) {
   const Claim c = Claim::of("S-fd", "Hessian = central differences", "0", "3.0e-07", 3e-7, Bound::at_most(1e-6));
   EXPECT_TRUE(c.pass);
-  EXPECT_EQ(c.tolerance, "<= 1e-06");
+  EXPECT_EQ(c.tolerance, "<= 1e-6");
   EXPECT_EQ(c.measured, "3.0e-07");
   EXPECT_FALSE(Claim::of("x", "", "", "", 2e-6, Bound::at_most(1e-6)).pass);
 }

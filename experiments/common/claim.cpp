@@ -4,8 +4,15 @@
 
 namespace cldyn::experiments {
 
-Bound Bound::at_most(double limit) { return Bound(Kind::at_most, limit, "<= " + shortest(limit)); }
-Bound Bound::at_least(double limit) { return Bound(Kind::at_least, limit, ">= " + shortest(limit)); }
+std::string limit_text(double limit) {
+  std::string text = shortest(limit);
+  if (const auto e = text.find("e-0"); e != std::string::npos) text.erase(e + 2, 1);
+  if (const auto e = text.find("e+0"); e != std::string::npos) text.erase(e + 2, 1);
+  return text;
+}
+
+Bound Bound::at_most(double limit) { return Bound(Kind::at_most, limit, "<= " + limit_text(limit)); }
+Bound Bound::at_least(double limit) { return Bound(Kind::at_least, limit, ">= " + limit_text(limit)); }
 Bound Bound::equal_to(double target) { return Bound(Kind::equal_to, target, "exact"); }
 Bound Bound::all_of(double total) { return Bound(Kind::equal_to, total, "all"); }
 
@@ -13,6 +20,11 @@ Bound Bound::criterion(bool holds, std::string text) {
   Bound b(Kind::criterion, 0.0, std::move(text));
   b.holds_ = holds;
   return b;
+}
+
+Bound& Bound::shown_bare() {
+  text_ = limit_text(limit_);
+  return *this;
 }
 
 Bound& Bound::shown_as(std::string text) {

@@ -14,8 +14,7 @@ namespace cldyn::experiments {
 /// What a measured number must satisfy. Its text is the verdict table's "tolerance" column.
 class Bound {
  public:
-  /// value <= limit; text "<= LIMIT" (the limit in the shortest form that reads back exactly,
-  /// e.g. "1e-10", "0.95").
+  /// value <= limit; text "<= LIMIT" (limit_text: "1e-10", "1e-6", "0.95").
   static Bound at_most(double limit);
   /// value >= limit; text ">= LIMIT".
   static Bound at_least(double limit);
@@ -31,6 +30,8 @@ class Bound {
   /// The same bound, its text written as TEXT instead of the default (e.g. "cos >= 0.95" for
   /// at_least(0.95), "1e-10" for at_most(1e-10)). The verdict still comes from the typed limit.
   Bound& shown_as(std::string text);
+  /// The text is the limit alone ("1e-10"), for tables whose tolerance column never says "<=".
+  Bound& shown_bare();
 
   bool accepts(double value) const;
   const std::string& text() const { return text_; }
@@ -69,5 +70,9 @@ struct Claim {
   /// claim fails whatever its value. Returns *this for chaining.
   Claim& needs(bool evidence);
 };
+
+/// A limit as tables and figures show it: the shortest text that reads back exactly, with the
+/// exponent's leading zeros dropped ("1e-6", not "1e-06"; "0.95", "2.5e+12" → "2.5e+12").
+std::string limit_text(double limit);
 
 }  // namespace cldyn::experiments

@@ -9,6 +9,7 @@
 
 #include "cldyn/convention.hpp"
 #include "common/check.hpp"
+#include "common/shape.hpp"
 
 namespace cldyn::experiments {
 
@@ -22,6 +23,13 @@ struct NegativesFlag {
                     "NT-Xent, the symmetric loss over 2N anchors (InfoNCE eps must be >= 1)")
         ->check(CLI::IsMember({"view1", "both"}))
         ->capture_default_str();
+  }
+  /// The same flag in a check's OptionSet (common/shape.hpp), params key "negatives".
+  void describe(OptionSet& o) {
+    o.add("--negatives", text,
+          "view1: anchors and negatives are view-1 samples (the theory's form); both: "
+          "NT-Xent, the symmetric loss over 2N anchors (InfoNCE eps must be >= 1)")
+        ->check(CLI::IsMember({"view1", "both"}));
   }
   bool both() const { return parse_negatives(text) == Negatives::both_views; }
   /// The batch the check works on: the doubled batch for `both`.

@@ -1,0 +1,364 @@
+// The Python extension module cldyn._cldyn: NumPy in, NumPy out, over the same C++ library
+// (no second implementation of any formula). docs/python.md is the user's guide; the package
+// python/cldyn/__init__.py re-exports these functions with their docstrings.
+//
+// Conventions: views are N × d arrays (any float dtype and memory order; converted once into
+// the library's column-major float64 matrices), weights are d × K (or K × d with layout="Kd",
+// PyTorch's nn.Linear.weight). Every call that can run long releases
+// the GIL. C++ std::invalid_argument becomes ValueError with the same message as the CLI.
+#include <pybind11/eigen.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "analyze_report.hpp"
+#include "cldyn/analysis/landscape.hpp"
+#include "fixed_point_report.hpp"
+#include "cldyn/activation.hpp"
+#include "cldyn/batch.hpp"
+#include "cldyn/covariance.hpp"
+#include "cldyn/loss.hpp"
+#include "cldyn/one_layer.hpp"
+#include "cldyn/pairwise_importance.hpp"
+#include "cldyn/token_experiment.hpp"
+#include "cldyn/version.hpp"
+
+namespace py = pybind11;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+/// A 2-D float array as a column-major Eigen matrix: float32 and other layouts are converted
+/// (once); `name` goes into the error message.
+Eigen::MatrixXd matrix_of(const py::handle& obj, const char* name) {
+  auto a = py::array_t<double, py::array::forcecast>::ensure(obj);
+  if (!a) throw std::invalid_argument(std::string(name) + ": expected a 2-D array of numbers");
+  if (a.ndim() == 1) {
+    Eigen::MatrixXd m(a.shape(0), 1);
+    auto r = a.unchecked<1>();
+    for (py::ssize_t i = 0; i < a.shape(0); ++i) m(i, 0) = r(i);
+    return m;
+  }
+  if (a.ndim() != 2)
+    throw std::invalid_argument(std::string(name) + ": expected a 2-D array, got " + std::to_string(a.ndim()) +
+                                " dimensions");
+  Eigen::MatrixXd m(a.shape(0), a.shape(1));
+  auto r = a.unchecked<2>();
+  for (py::ssize_t i = 0; i < a.shape(0); ++i)
+    for (py::ssize_t j = 0; j < a.shape(1); ++j) m(i, j) = r(i, j);
+  return m;
+}
+
+Eigen::MatrixXd weights_of(const py::handle& obj, const std::string& layout) {
+  if (layout != "dK" && layout != "Kd") throw std::invalid_argument("layout: '" + layout + "' is not one of dK | Kd");
+  Eigen::MatrixXd w = matrix_of(obj, "W");
+  return layout == "Kd" ? Eigen::MatrixXd(w.transpose()) : w;
+}
+
+cldyn::Loss loss_of(const std::string& loss, std::optional<double> tau, std::optional<double> eps) {
+  if (loss == "quadratic") {
+    if (tau || eps) throw std::invalid_argument("tau and eps apply only to loss='infonce'");
+    return cldyn::Loss::quadratic();
+  }
+  if (loss == "infonce") {
+    if (!tau) throw std::invalid_argument("tau is required with loss='infonce'");
+    return cldyn::Loss::infonce(*tau, eps.value_or(1.0));
+  }
+  throw std::invalid_argument("loss: '" + loss + "' is not one of quadratic | infonce");
+}
+
+py::array_t<double> numpy_of(const Eigen::MatrixXd& m) {
+  py::array_t<double> out({m.rows(), m.cols()});
+  auto w = out.mutable_unchecked<2>();
+  for (Eigen::Index i = 0; i < m.rows(); ++i)
+    for (Eigen::Index j = 0; j < m.cols(); ++j) w(i, j) = m(i, j);
+  return out;
+}
+
+py::array_t<double> numpy_stack(const std::vector<Eigen::MatrixXd>& ms) {
+  const Eigen::Index r = ms.empty() ? 0 : ms[0].rows(), c = ms.empty() ? 0 : ms[0].cols();
+  py::array_t<double> out({static_cast<Eigen::Index>(ms.size()), r, c});
+  auto w = out.mutable_unchecked<3>();
+  for (std::size_t k = 0; k < ms.size(); ++k)
+    for (Eigen::Index i = 0; i < r; ++i)
+      for (Eigen::Index j = 0; j < c; ++j) w(static_cast<py::ssize_t>(k), i, j) = ms[k](i, j);
+  return out;
+}
+
+/// JSON → Python, with {"array": name} replaced by the NumPy array the sink holds; arrays of
+/// numbers (vectors) become 1-D NumPy arrays when `vectors` names their key.
+py::object python_of(const json& j, cldyn::tools::ArraySink& sink) {
+  switch (j.type()) {
+    case json::value_t::null: return py::none();
+    case json::value_t::boolean: return py::bool_(j.get<bool>());
+    case json::value_t::number_integer: return py::int_(j.get<long long>());
+    case json::value_t::number_unsigned: return py::int_(j.get<unsigned long long>());
+    case json::value_t::number_float: return py::float_(j.get<double>());
+    case json::value_t::string: return py::str(j.get<std::string>());
+    case json::value_t::array: {
+      bool numbers = !j.empty();
+      for (const json& v : j) numbers = numbers && v.is_number();
+      if (numbers) {
+        py::array_t<double> out(static_cast<py::ssize_t>(j.size()));
+        auto w = out.mutable_unchecked<1>();
+        for (std::size_t i = 0; i < j.size(); ++i) w(static_cast<py::ssize_t>(i)) = j[i].get<double>();
+        return out;
+      }
+      py::list out;
+      for (const json& v : j) out.append(python_of(v, sink));
+      return out;
+    }
+    case json::value_t::object: {
+      if (j.size() == 1 && j.contains("array") && j["array"].is_string()) {
+        const auto& a = sink.arrays().at(j["array"].get<std::string>());
+        return a.stacked ? py::object(numpy_stack(a.matrices)) : py::object(numpy_of(a.matrices.front()));
+      }
+      py::dict out;
+      for (auto it = j.begin(); it != j.end(); ++it) out[py::str(it.key())] = python_of(it.value(), sink);
+      return out;
+    }
+    default: return py::none();
+  }
+}
+
+cldyn::TwoViewBatch batch_of(const py::handle& x, const py::handle& x_prime) {
+  cldyn::TwoViewBatch b{matrix_of(x, "X"), matrix_of(x_prime, "Xp")};
+  b.validate("cldyn");
+  return b;
+}
+
+py::dict analyze(const py::handle& x, const py::handle& x_prime, const py::handle& w_obj, const std::string& activation,
+                 const std::string& loss, std::optional<double> tau, std::optional<double> eps, const std::string& layout,
+                 const std::string& negatives, const std::string& distance, double top_tolerance, Eigen::Index top_k,
+                 bool alpha, bool hessian, bool find_fixed_points, Eigen::Index starts, std::uint64_t seed,
+                 double fixed_point_tolerance) {
+  cldyn::tools::AnalyzeRequest request;
+  request.activation = activation;
+  request.loss = loss;
+  request.tau = tau;
+  request.eps = eps;
+  request.negatives = negatives;
+  request.distance = distance;
+  request.weights_layout = layout;
+  request.top_tolerance = top_tolerance;
+  request.top_k = top_k;
+  request.alpha = alpha;
+  request.hessian = hessian;
+  request.find_fixed_points = find_fixed_points;
+  request.starts = starts;
+  request.seed = seed;
+  request.fixed_point_tolerance = fixed_point_tolerance;
+  request.inputs = {{"views", "numpy"}, {"weights", "numpy"}};
+  const cldyn::TwoViewBatch batch = batch_of(x, x_prime);
+  const Eigen::MatrixXd w = weights_of(w_obj, layout);
+  cldyn::tools::ArraySink sink = cldyn::tools::ArraySink::memory();
+  cldyn::tools::AnalyzeReport report;
+  {
+    py::gil_scoped_release release;
+    report = cldyn::tools::analyze_report(batch, w, request, sink);
+  }
+  return python_of(report.json, sink).cast<py::dict>();
+}
+
+py::dict token_run(int T, int K, int P, int G, int pattern_len, int aug_degree, int embedding_dim,
+                   double magnitude_split, double beta, int p, const std::string& activation, bool bn,
+                   bool bn_grad_mean, bool bn_grad_var, bool bias, bool output_activation, const std::string& loss,
+                   double tau, double lr, double momentum, double wd, int batch, int steps, std::uint64_t seed,
+                   std::optional<std::uint64_t> structure_seed, const std::string& precision, int log_every) {
+  cldyn::TokenRunOptions o;
+  o.data.num_tokens = T;
+  o.data.num_positions = K;
+  o.data.allowed_per_position = P;
+  o.data.num_patterns = G;
+  o.data.pattern_len = pattern_len;
+  o.data.aug_degree = aug_degree;
+  o.data.embedding_dim = embedding_dim;
+  o.data.magnitude_split = magnitude_split;
+  o.beta = beta;
+  o.output_dim = p;
+  o.activation = cldyn::Activation::parse(activation);
+  o.batch_norm = bn;
+  o.bn_grad_mean = bn_grad_mean;
+  o.bn_grad_var = bn_grad_var;
+  o.bias = bias;
+  o.output_activation = output_activation;
+  if (loss != "infonce" && loss != "quadratic")
+    throw std::invalid_argument("loss: '" + loss + "' is not one of infonce | quadratic");
+  o.loss.kind = loss == "infonce" ? cldyn::TokenLoss::infonce : cldyn::TokenLoss::quadratic;
+  o.loss.temperature = tau;
+  o.learning_rate = lr;
+  o.momentum = momentum;
+  o.weight_decay = wd;
+  o.batch_size = batch;
+  o.steps = steps;
+  o.seed = seed;
+  o.structure_seed = structure_seed;
+  if (precision != "float" && precision != "double")
+    throw std::invalid_argument("precision: '" + precision + "' is not one of float | double");
+  o.double_precision = precision == "double";
+  o.log_every = log_every;
+  o.validate();
+  cldyn::TokenRunResult r;
+  {
+    py::gil_scoped_release release;
+    r = cldyn::run_token_patterns(o);
+  }
+  py::dict out;
+  out["status"] = std::string(cldyn::to_string(r.status));
+  out["steps_completed"] = r.steps_completed;
+  out["final_loss"] = r.final_loss;
+  out["loc_all"] = r.locality.loc_all;
+  out["loc_other_all"] = r.locality.loc_other_all;
+  py::list loc, loc_other;
+  for (std::size_t k = 0; k < r.locality.loc.size(); ++k) {
+    loc.append(r.locality.loc[k] ? py::object(py::float_(*r.locality.loc[k])) : py::none());
+    loc_other.append(r.locality.loc_other[k] ? py::object(py::float_(*r.locality.loc_other[k])) : py::none());
+  }
+  out["loc"] = loc;
+  out["loc_other"] = loc_other;
+  Eigen::MatrixXd curve(static_cast<Eigen::Index>(r.loss_curve.size()), 2);
+  for (std::size_t i = 0; i < r.loss_curve.size(); ++i) {
+    curve(static_cast<Eigen::Index>(i), 0) = r.loss_curve[i].first;
+    curve(static_cast<Eigen::Index>(i), 1) = r.loss_curve[i].second;
+  }
+  out["loss_curve"] = numpy_of(curve);
+  out["weights"] = numpy_of(r.effective_first_layer);
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_cldyn, m) {
+  m.doc() = "cldyn: the training dynamics of contrastive learning (Tian, ICLR 2023), over the C++ library";
+  m.attr("__version__") = cldyn::version;
+  m.attr("git_hash") = cldyn::git_hash;
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const std::invalid_argument& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
+
+  m.def(
+      "contrastive_covariance",
+      [](const py::handle& x, const py::handle& x_prime, const py::object& alpha) {
+        const cldyn::TwoViewBatch b = batch_of(x, x_prime);
+        const cldyn::PairwiseImportance a = alpha.is_none() ? cldyn::PairwiseImportance::uniform(b.size())
+                                                            : cldyn::PairwiseImportance::from_matrix(matrix_of(alpha, "alpha"));
+        py::gil_scoped_release release;
+        return cldyn::contrastive_covariance(a, b.x, b.x_prime);
+      },
+      py::arg("X"), py::arg("Xp"), py::arg("alpha") = py::none(),
+      "C_alpha[x] (d x d) of views X, Xp (N x d); alpha (N x N, zero diagonal) defaults to all ones.");
+
+  m.def(
+      "pairwise_importance",
+      [](const py::handle& f, const py::handle& f_prime, const std::string& loss, std::optional<double> tau,
+         std::optional<double> eps) {
+        const Eigen::MatrixXd F = matrix_of(f, "F"), Fp = matrix_of(f_prime, "Fp");
+        const cldyn::Loss l = loss_of(loss, tau, eps);
+        py::gil_scoped_release release;
+        return l.pairwise_importance(F, Fp).matrix();
+      },
+      py::arg("F"), py::arg("Fp"), py::arg("loss") = "quadratic", py::kw_only(), py::arg("tau") = py::none(),
+      py::arg("eps") = py::none(), "alpha(F, Fp) (N x N) of the loss at outputs F, Fp (N x p).");
+
+  m.def(
+      "loss_value",
+      [](const py::handle& f, const py::handle& f_prime, const std::string& loss, std::optional<double> tau,
+         std::optional<double> eps) {
+        const Eigen::MatrixXd F = matrix_of(f, "F"), Fp = matrix_of(f_prime, "Fp");
+        return loss_of(loss, tau, eps).value(F, Fp);
+      },
+      py::arg("F"), py::arg("Fp"), py::arg("loss") = "quadratic", py::kw_only(), py::arg("tau") = py::none(),
+      py::arg("eps") = py::none(), "The loss at outputs F, Fp.");
+
+  m.def(
+      "one_layer_energy",
+      [](const py::handle& x, const py::handle& x_prime, const py::handle& w, const std::string& activation,
+         const py::object& alpha, const std::string& layout) {
+        const cldyn::TwoViewBatch b = batch_of(x, x_prime);
+        const cldyn::OneLayerNetwork net(weights_of(w, layout), cldyn::Activation::parse(activation));
+        const cldyn::PairwiseImportance a = alpha.is_none() ? cldyn::PairwiseImportance::uniform(b.size())
+                                                            : cldyn::PairwiseImportance::from_matrix(matrix_of(alpha, "alpha"));
+        double energy = 0.0;
+        Eigen::MatrixXd gradient;
+        {
+          py::gil_scoped_release release;
+          energy = net.energy(b, a);
+          gradient = net.energy_gradient(b, a);
+        }
+        return py::make_tuple(energy, gradient);
+      },
+      py::arg("X"), py::arg("Xp"), py::arg("W"), py::arg("activation") = "linear", py::arg("alpha") = py::none(),
+      py::arg("layout") = "dK",
+      "(E_alpha(W), grad_W E_alpha (d x K)) of the one-layer network, alpha frozen (default all ones).");
+
+  m.def(
+      "one_layer_loss_gradient",
+      [](const py::handle& x, const py::handle& x_prime, const py::handle& w, const std::string& activation,
+         const std::string& loss, std::optional<double> tau, std::optional<double> eps, const std::string& layout) {
+        const cldyn::TwoViewBatch b = batch_of(x, x_prime);
+        const cldyn::OneLayerNetwork net(weights_of(w, layout), cldyn::Activation::parse(activation));
+        const cldyn::Loss l = loss_of(loss, tau, eps);
+        py::gil_scoped_release release;
+        return net.loss_gradient(b, l);
+      },
+      py::arg("X"), py::arg("Xp"), py::arg("W"), py::arg("activation") = "linear", py::arg("loss") = "quadratic",
+      py::kw_only(), py::arg("tau") = py::none(), py::arg("eps") = py::none(), py::arg("layout") = "dK",
+      "grad_W L (d x K) of the one-layer network, alpha differentiated.");
+
+  m.def("analyze", &analyze, py::arg("X"), py::arg("Xp"), py::arg("W"), py::kw_only(), py::arg("activation"),
+        py::arg("loss"), py::arg("tau") = py::none(), py::arg("eps") = py::none(), py::arg("layout") = "dK",
+        py::arg("negatives") = "view1", py::arg("distance") = "raw",
+        py::arg("top_tolerance") = cldyn::tools::kDefaultTopTolerance, py::arg("top_k") = 3, py::arg("alpha") = true,
+        py::arg("hessian") = true, py::arg("find_fixed_points") = false, py::arg("starts") = 64,
+        py::arg("seed") = 0, py::arg("fixed_point_tolerance") = 1e-8,
+        "The analysis of cldyn-analyze at views X, Xp and weights W: a dict with the fields of its JSON.");
+
+  m.def(
+      "certified_fixed_points",
+      [](const py::handle& x, const py::handle& x_prime, const std::string& activation, const std::string& loss,
+         std::optional<double> tau, std::optional<double> eps, const py::object& w, const std::string& layout,
+         Eigen::Index starts, std::uint64_t seed, double tolerance) {
+        cldyn::TwoViewBatch b = batch_of(x, x_prime);
+        const Eigen::MatrixXd user = w.is_none() ? Eigen::MatrixXd(b.dim(), 0) : weights_of(w, layout);
+        if (user.rows() != b.dim())
+          throw std::invalid_argument("W has " + std::to_string(user.rows()) + " rows per node but the views have d = " +
+                                      std::to_string(b.dim()) + " columns");
+        cldyn::analysis::CertifiedSearchOptions options;
+        options.random_starts = starts;
+        options.seed = seed;
+        options.tolerance = tolerance;
+        options.validate();
+        const cldyn::analysis::SampleLandscape landscape(std::move(b), cldyn::Activation::parse(activation),
+                                                         loss_of(loss, tau, eps));
+        cldyn::analysis::CertifiedSearch search;
+        {
+          py::gil_scoped_release release;
+          search = cldyn::analysis::certified_fixed_points(landscape, user, options);
+        }
+        cldyn::tools::ArraySink sink = cldyn::tools::ArraySink::memory();
+        return python_of(cldyn::tools::fixed_point_json(search, user), sink);
+      },
+      py::arg("X"), py::arg("Xp"), py::kw_only(), py::arg("activation"), py::arg("loss"), py::arg("tau") = py::none(),
+      py::arg("eps") = py::none(), py::arg("W") = py::none(), py::arg("layout") = "dK", py::arg("starts") = 64,
+      py::arg("seed") = 0, py::arg("tolerance") = 1e-8,
+      "Certified fixed points of the one-node sample landscape (the fixed_points record of analyze).");
+
+  m.def("token_run", &token_run, py::kw_only(), py::arg("T") = 20, py::arg("K") = 10, py::arg("P") = 5,
+        py::arg("G") = 40, py::arg("pattern_len") = 5, py::arg("aug_degree") = 5, py::arg("embedding_dim") = 0,
+        py::arg("magnitude_split") = 1.0, py::arg("beta") = 5.0, py::arg("p") = 50, py::arg("activation") = "relu",
+        py::arg("bn") = true, py::arg("bn_grad_mean") = true, py::arg("bn_grad_var") = false,
+        py::arg("bias") = false, py::arg("output_activation") = false, py::arg("loss") = "infonce",
+        py::arg("tau") = 0.1, py::arg("lr") = 0.02, py::arg("momentum") = 0.9, py::arg("wd") = 0.005,
+        py::arg("batch") = 128, py::arg("steps") = 5000, py::arg("seed") = 1,
+        py::arg("structure_seed") = py::none(), py::arg("precision") = "float", py::arg("log_every") = 50,
+        "One run of the token-pattern experiment (theory section 6), as exp_token_patterns runs it.");
+
+}

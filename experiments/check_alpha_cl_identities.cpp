@@ -364,10 +364,8 @@ void report(Check& check, const Options& o, const Result& result) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return run_check<Options, Result>(
-      {"alpha_cl_identities",
-       "Identity A (InfoNCE gradient = -2N^2 grad E_sg(alpha)) and Identity B "
-       "(grad E = A(w) w, fast = naive contrastive covariance) on random data"},
-      argc, argv, compute, report);
-}
+const cldyn::experiments::CheckInfo kInfo{"alpha_cl_identities",
+    "Identity A (InfoNCE gradient = -2N^2 grad E_sg(alpha)) and Identity B "
+    "(grad E = A(w) w, fast = naive contrastive covariance) on random data"};
+
+int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }

@@ -377,10 +377,8 @@ void report(Check& check, const Options& o, const Result& res) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return run_check<Options, Result>(
-      {"brute_force",
-       "Claim 3: the number of distinct patterns recovered by K independently started "
-       "nodes grows with K toward L (ReLU); linear nodes find one direction"},
-      argc, argv, compute, report);
-}
+const cldyn::experiments::CheckInfo kInfo{"brute_force",
+    "Claim 3: the number of distinct patterns recovered by K independently started "
+    "nodes grows with K toward L (ReLU); linear nodes find one direction"};
+
+int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }

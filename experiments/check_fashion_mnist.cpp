@@ -25,6 +25,7 @@
 #include <iostream>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,12 @@ struct FashionOptions {
             "<= --seeds = " + std::to_string(seeds));
     require(crop == 0 || crop > max_shift, "--crop", "window side", crop,
             "0 (off) or > --max-shift = " + std::to_string(max_shift));
+  }
+  /// Without the data set the check says so and exits 0 (run_check): it is optional at run time.
+  std::optional<std::string> skip_reason() const {
+    if (tools::idx_dataset_present(data)) return std::nullopt;
+    return "the package dataset-fashion-mnist is not installed (no Fashion-MNIST IDX files in '" + data +
+           "'; scripts/setup installs it, --data DIR points elsewhere)";
   }
   void use_smoke_sizes() {
     n = std::min<Eigen::Index>(n, 200);
@@ -642,28 +649,8 @@ void report(Check& check, const FashionOptions& o, const FashionResult& r) {
 
 }  // namespace
 
-// run_check (common/shape.hpp) with one step more: the skip when the data set is absent, after
-// parsing (--data) and before the header.
-int main(int argc, char** argv) {
-  const CheckInfo info{"fashion_mnist",
-                       "One-layer alpha-CL on real images (Fashion-MNIST, Debian package dataset-fashion-mnist): "
-                       "Claim 1, the certified prediction and training side by side, and what ReLU buys"};
-  Check check(info.name, info.description);
-  FashionOptions options;
-  OptionSet set(check.app());
-  options.describe(set);
-  check.add_validation([&options] { options.validate(); });
-  if (const int rc = check.parse(argc, argv); rc >= 0) return rc;
-  if (!tools::idx_dataset_present(options.data)) {
-    std::cout << "check_" << info.name << ": skipped: the package dataset-fashion-mnist is not installed (no "
-              << "Fashion-MNIST IDX files in '" << options.data << "'; scripts/setup installs it, --data DIR "
-              << "points elsewhere)\n";
-    return 0;
-  }
-  if (check.smoke()) options.use_smoke_sizes();
-  if (const int rc = check.require_memory(options.memory_bytes(), options.memory_what()); rc >= 0) return rc;
-  check.params() = set.params();
-  check.begin();
-  report(check, options, compute(options, check.seed(), Context{!check.quiet()}));
-  return check.finish();
-}
+const CheckInfo kInfo{"fashion_mnist",
+                      "One-layer alpha-CL on real images (Fashion-MNIST, Debian package dataset-fashion-mnist): "
+                      "Claim 1, the certified prediction and training side by side, and what ReLU buys"};
+
+int main(int argc, char** argv) { return run_check<FashionOptions, FashionResult>(kInfo, argc, argv, compute, report); }

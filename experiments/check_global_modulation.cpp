@@ -333,10 +333,8 @@ void report(Check& check, const Options& o, const Result& res) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return run_check<Options, Result>(
-      {"global_modulation",
-       "Claim 7: the global-modulated covariance equals the generic two-layer field, and a "
-       "z-dependent local pattern is learned with clearly higher probability than a z-independent one"},
-      argc, argv, compute, report);
-}
+const cldyn::experiments::CheckInfo kInfo{"global_modulation",
+    "Claim 7: the global-modulated covariance equals the generic two-layer field, and a "
+    "z-dependent local pattern is learned with clearly higher probability than a z-independent one"};
+
+int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }

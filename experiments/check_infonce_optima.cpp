@@ -43,10 +43,7 @@ struct Options {
     o.add("--cos-threshold", cos_threshold, "Cosine that counts as recovering a pattern")->check(CLI::Range(0.0, 1.0));
     negatives.describe(o);
     o.record("eps", eps);
-    o.record("fixed_point/step", fixed_point.step);
-    o.record("fixed_point/tolerance", fixed_point.tolerance);
-    o.record("fixed_point/max_iterations", fixed_point.max_iterations);
-    o.record("fixed_point/stall_window", fixed_point.stall_window);
+    record_fixed_point(o, fixed_point, {"step", "tolerance", "max_iterations", "stall_window"});
   }
   void validate() const { latent.validate(); }
   void use_smoke_sizes() {
@@ -192,10 +189,8 @@ void report(Check& check, const Options& o, const Result& result) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return run_check<Options, Result>(
-      {"infonce_optima",
-       "Claim 4: InfoNCE (small tau) has at least as many distinct stable optima as the "
-       "quadratic loss on the same data (one ReLU node, finite batch)"},
-      argc, argv, compute, report);
-}
+const cldyn::experiments::CheckInfo kInfo{"infonce_optima",
+    "Claim 4: InfoNCE (small tau) has at least as many distinct stable optima as the "
+    "quadratic loss on the same data (one ReLU node, finite batch)"};
+
+int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }

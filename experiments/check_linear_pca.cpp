@@ -258,10 +258,8 @@ void report(Check& check, const Options& o, const Result& result) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return run_check<Options, Result>(
-      {"linear_pca",
-       "Claim 1: linear nodes under the quadratic loss converge to the top eigenvector of "
-       "C_alpha[x], one direction for any K; the InfoNCE case is reported"},
-      argc, argv, compute, report);
-}
+const cldyn::experiments::CheckInfo kInfo{"linear_pca",
+    "Claim 1: linear nodes under the quadratic loss converge to the top eigenvector of "
+    "C_alpha[x], one direction for any K; the InfoNCE case is reported"};
+
+int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }

@@ -58,9 +58,7 @@ struct Options {
                             {"optimizer", "plain SGD, fresh batch every step, renormalize"},
                             {"infonce", {{"eps", 1.0}, {"learning_rate", infonce_lr()}}}};
     });
-    o.record("fixed_point/step", fixed_point.step);
-    o.record("fixed_point/tolerance", fixed_point.tolerance);
-    o.record("fixed_point/dedup_cosine", fixed_point.dedup_cosine);
+    record_fixed_point(o, fixed_point, {"step", "tolerance", "dedup_cosine"});
   }
   void validate() const { latent.validate(); }
   void use_smoke_sizes() {
@@ -362,10 +360,8 @@ void report(Check& check, const Options& o, const Result& res) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return run_check<Options, Result>(
-      {"prediction_vs_training",
-       "Claim 5: every direction reached by SGD training matches a predicted stable "
-       "population fixed point; none ends at a predicted saddle"},
-      argc, argv, compute, report);
-}
+const cldyn::experiments::CheckInfo kInfo{"prediction_vs_training",
+    "Claim 5: every direction reached by SGD training matches a predicted stable "
+    "population fixed point; none ends at a predicted saddle"};
+
+int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }

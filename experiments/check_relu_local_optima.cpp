@@ -27,9 +27,7 @@ struct Options {
     o.add("--cos-threshold", cos_threshold, "Cosine that counts as 'near a pattern'")->check(CLI::Range(0.0, 1.0));
     o.add("--tolerance", fixed_point.tolerance, "Fixed-point residual tolerance", "fixed_point/tolerance")
         ->check(positive_number());
-    o.record("fixed_point/step", fixed_point.step);
-    o.record("fixed_point/max_iterations", fixed_point.max_iterations);
-    o.record("fixed_point/dedup_cosine", fixed_point.dedup_cosine);
+    record_fixed_point(o, fixed_point, {"step", "max_iterations", "dedup_cosine"});
   }
   void validate() const { latent.validate(); }
   void use_smoke_sizes() { starts = std::min<Eigen::Index>(starts, 20); }
@@ -147,9 +145,7 @@ void report(Check& check, const Options& o, const Result& result) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return run_check<Options, Result>(
-      {"relu_local_optima",
-       "Claim 2: ReLU has a stable population fixed point near every pattern of the mixture model; linear has one"},
-      argc, argv, compute, report);
-}
+const cldyn::experiments::CheckInfo kInfo{"relu_local_optima",
+    "Claim 2: ReLU has a stable population fixed point near every pattern of the mixture model; linear has one"};
+
+int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }

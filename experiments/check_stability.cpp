@@ -37,9 +37,7 @@ struct Options {
     o.add("--starts", starts, "Random starts per landscape")->check(CLI::Range(1, 1000000));
     o.add("--delta", delta, "Size of the perturbation")->check(CLI::Range(1e-6, 1.0));
     o.add("--n-sample", n_sample, "Batch size of the finite-sample landscape")->check(CLI::Range(2, 10000000));
-    o.record("fixed_point/step", fixed_point.step);
-    o.record("fixed_point/tolerance", fixed_point.tolerance);
-    o.record("fixed_point/dedup_cosine", fixed_point.dedup_cosine);
+    record_fixed_point(o, fixed_point, {"step", "tolerance", "dedup_cosine"});
   }
   void validate() const { latent.validate(); }
   void use_smoke_sizes() {
@@ -272,10 +270,8 @@ void report(Check& check, const Options& o, const Result& result) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return run_check<Options, Result>(
-      {"stability",
-       "Stability at every fixed point: analytic vs finite-difference Hessian, and the "
-       "verdict confirmed by perturbing and re-running the dynamics"},
-      argc, argv, compute, report);
-}
+const cldyn::experiments::CheckInfo kInfo{"stability",
+    "Stability at every fixed point: analytic vs finite-difference Hessian, and the "
+    "verdict confirmed by perturbing and re-running the dynamics"};
+
+int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }

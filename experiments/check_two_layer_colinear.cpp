@@ -367,10 +367,8 @@ void report(Check& check, const Options& o, const Result& res) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return run_check<Options, Result>(
-      {"two_layer_colinear",
-       "Claim 6: in a two-layer network, linear nodes of one receptive field receive gradients "
-       "of rank <= p (co-linear for p = 1) and end as duplicates; ReLU nodes do not"},
-      argc, argv, compute, report);
-}
+const cldyn::experiments::CheckInfo kInfo{"two_layer_colinear",
+    "Claim 6: in a two-layer network, linear nodes of one receptive field receive gradients "
+    "of rank <= p (co-linear for p = 1) and end as duplicates; ReLU nodes do not"};
+
+int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
 
 #include "common/check.hpp"
 #include "common/shape.hpp"
@@ -52,6 +53,19 @@ data::LatentModel LatentFlags::model(data::LatentMode mode, std::uint64_t seed) 
 nlohmann::json LatentFlags::params() const {
   return {{"d", d}, {"L", L}, {"sigma", sigma}, {"p_weights", weights},
           {"p", data::normalise_probabilities(weights)}, {"pattern_seed", pattern_seed}};
+}
+
+void record_fixed_point(OptionSet& o, const analysis::FixedPointOptions& fp,
+                        std::initializer_list<const char*> fields) {
+  for (const std::string field : fields) {
+    const std::string key = "fixed_point/" + field;
+    if (field == "step") o.record(key, fp.step);
+    else if (field == "tolerance") o.record(key, fp.tolerance);
+    else if (field == "max_iterations") o.record(key, fp.max_iterations);
+    else if (field == "dedup_cosine") o.record(key, fp.dedup_cosine);
+    else if (field == "stall_window") o.record(key, fp.stall_window);
+    else throw std::logic_error("record_fixed_point: unknown field " + field);
+  }
 }
 
 PatternMatch best_pattern(const Eigen::MatrixXd& patterns, const Eigen::VectorXd& w,

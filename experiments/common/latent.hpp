@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <initializer_list>
 #include <vector>
 
 #include "cldyn/analysis/analysis.hpp"
@@ -37,6 +38,11 @@ struct LatentFlags {
   data::LatentModel model(data::LatentMode mode, std::uint64_t seed) const;
   nlohmann::json params() const;
 };
+
+/// Records the named fields of a fixed-point search's options ("step", "tolerance",
+/// "max_iterations", "dedup_cosine", "stall_window") as params "fixed_point/<field>".
+void record_fixed_point(OptionSet& o, const analysis::FixedPointOptions& fp,
+                        std::initializer_list<const char*> fields);
 
 /// Best pattern for a unit vector w: index and cosine (|cos| when sign_symmetric).
 struct PatternMatch {

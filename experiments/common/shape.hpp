@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -124,7 +125,8 @@ struct CheckInfo {
 };
 
 /// The whole `main` of a check: options registered and parsed (with --smoke sizes and
-/// validation before anything is printed), the memory guard when the options estimate their
+/// validation before anything is printed), a skip when the options say the data is absent
+/// (`std::optional<std::string> skip_reason() const`), the memory guard when the options estimate their
 /// peak (`double memory_bytes() const` and `std::string memory_what() const`), the header,
 /// compute, report and the verdict table. Returns the exit code.
 template <class Options, class Result>
@@ -137,6 +139,13 @@ int run_check(const CheckInfo& info, int argc, char** argv,
   options.describe(set);
   check.add_validation([&options] { options.validate(); });
   if (const int rc = check.parse(argc, argv); rc >= 0) return rc;
+  if constexpr (requires { options.skip_reason(); }) {
+    // A check whose data may be absent (e.g. a Debian data package): one line and exit 0.
+    if (const std::optional<std::string> why = options.skip_reason()) {
+      std::cout << "check_" << info.name << ": skipped: " << *why << "\n";
+      return 0;
+    }
+  }
   if (check.smoke()) options.use_smoke_sizes();
   if constexpr (requires { options.memory_bytes(); }) {
     if (const int rc = check.require_memory(options.memory_bytes(), options.memory_what()); rc >= 0) return rc;

@@ -3,6 +3,10 @@
 //
 //   check_result_compare GOLDEN RESULT [MACHINE_FILE]
 //   check_result_compare --machine        (prints the line a MACHINE_FILE holds for this build)
+//   check_result_compare --claim-ids GOLDEN RESULT
+//
+// --claim-ids compares only the ids of the claim rows, in order, on any machine: a claim the
+// golden run declared must appear in every run (PASS or FAIL), never vanish.
 //
 // Ignored: the top-level "timing" object, "git_hash" (the commit differs by construction) and, in a top-level "runs" array, each entry's
 // "seconds" (training wall times). Numbers agree when |a − b| <= 1e-12 · max(|a|, |b|) (integers
@@ -127,8 +131,31 @@ int main(int argc, char** argv) {
     std::cout << compiled_isa() << " on " << cpu_model() << "\n";
     return 0;
   }
+  if (argc == 4 && std::string(argv[1]) == "--claim-ids") {
+    try {
+      auto ids = [](const json& j) {
+        std::vector<std::string> out;
+        for (const json& c : j.at("claims")) out.push_back(c.at("id").get<std::string>());
+        return out;
+      };
+      const std::vector<std::string> want = ids(read_json(argv[2])), got = ids(read_json(argv[3]));
+      if (want == got) {
+        std::cout << want.size() << " claim ids, the same as the golden's\n";
+        return 0;
+      }
+      std::cout << "claim ids differ from the golden's:\n  golden:";
+      for (const auto& id : want) std::cout << " " << id;
+      std::cout << "\n  now:   ";
+      for (const auto& id : got) std::cout << " " << id;
+      std::cout << "\n";
+      return 1;
+    } catch (const std::exception& e) {
+      std::cerr << "check_result_compare: error: " << e.what() << "\n";
+      return 2;
+    }
+  }
   if (argc != 3 && argc != 4) {
-    std::cerr << "usage: check_result_compare GOLDEN RESULT [MACHINE_FILE] | --machine\n";
+    std::cerr << "usage: check_result_compare GOLDEN RESULT [MACHINE_FILE] | --claim-ids GOLDEN RESULT | --machine\n";
     return 2;
   }
   try {

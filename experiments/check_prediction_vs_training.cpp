@@ -4,7 +4,7 @@
 //
 // Predicted points: the critical points of one node's exact population landscape on the mixture
 // model (theory §4) — stable points by projected ascent from many random starts, saddles by
-// Riemannian Newton from midpoints of pairs of stable points (common/critical_points), each
+// Riemannian Newton from midpoints of pairs of stable points (cldyn/analysis/critical_points.hpp), each
 // classified by its Riemannian Hessian (analyze_stability). For the linear landscape A_pop = V[x0]
 // is constant and its critical points are its eigenvectors: those with a simple eigenvalue are
 // added too (Newton-certified), so that a linear node stuck at a lower eigenvector would show.
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "cldyn/analysis/analysis.hpp"
-#include "common/critical_points.hpp"
+#include "cldyn/analysis/critical_points.hpp"
 #include "common/latent.hpp"
 #include "common/shape.hpp"
 
@@ -83,7 +83,7 @@ struct Predicted {
 /// The predicted critical points of one landscape, classified.
 std::vector<Predicted> predict(const analysis::PopulationLandscape& land, Eigen::Index starts, std::uint64_t seed,
                                const analysis::FixedPointOptions& fpo, const Eigen::MatrixXd& patterns) {
-  std::vector<analysis::FixedPoint> points = find_critical_points(land, starts, seed, fpo).points;
+  std::vector<analysis::FixedPoint> points = analysis::find_critical_points(land, starts, seed, fpo).points;
   if (land.sign_symmetric()) {
     // Linear: A is constant, the critical points are its eigenvectors. A simple eigenvalue (gap
     // to both neighbours above 1e-9 of the spectrum's scale) gives an isolated critical point.

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "cldyn/analysis/analysis.hpp"
-#include "common/critical_points.hpp"
+#include "cldyn/analysis/critical_points.hpp"
 #include "common/latent.hpp"
 #include "common/shape.hpp"
 
@@ -66,8 +66,8 @@ double perturb_and_run(const analysis::NodeLandscape& land, const Eigen::VectorX
 std::vector<Critical> critical_points(const std::string& name, const analysis::NodeLandscape& land,
                                       Eigen::Index starts, std::uint64_t seed, double delta,
                                       const analysis::FixedPointOptions& fpo) {
-  // Stable points by ascent, saddles by Newton from midpoints of pairs (common/critical_points).
-  const std::vector<analysis::FixedPoint> points = find_critical_points(land, starts, seed, fpo).points;
+  // Stable points by ascent, saddles by Newton from midpoints of pairs (cldyn/analysis/critical_points.hpp).
+  const std::vector<analysis::FixedPoint> points = analysis::find_critical_points(land, starts, seed, fpo).points;
   std::vector<Critical> out;
   Rng rng(seed, 7);
   for (const auto& fp : points) {

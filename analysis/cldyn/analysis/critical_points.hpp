@@ -1,31 +1,31 @@
 #pragma once
 /// \file critical_points.hpp
-/// Critical points of one node's landscape on the sphere, shared by the checks that need both
-/// kinds: stable points (ends of the projected ascent from random starts) and saddles (the
+/// Critical points of one node's landscape on the sphere, both kinds: stable points (ends of the projected ascent from random starts) and saddles (the
 /// ascent never reaches them; Riemannian Newton from the midpoint of every pair of distinct
 /// ascent end points finds the saddles between their basins).
 
 #include <cstdint>
 #include <vector>
 
-#include "cldyn/analysis/analysis.hpp"
+#include "cldyn/analysis/fixed_points.hpp"
+#include "cldyn/analysis/landscape.hpp"
 
-namespace cldyn::experiments {
+namespace cldyn::analysis {
 
 struct CriticalPointSearch {
   /// Distinct ascent end points (in order of first start), then the distinct Newton points that
   /// are none of those (|cos| for a sign-symmetric landscape, cos ≥ dedup_cosine).
-  std::vector<analysis::FixedPoint> points;
+  std::vector<FixedPoint> points;
   /// The first `ascent_points` entries of `points` came from the ascent.
   std::size_t ascent_points = 0;
   /// The raw ascent enumeration (starts, converged, assignment).
-  analysis::FixedPointSearch search;
+  FixedPointSearch search;
 };
 
-/// `starts` ascent starts (analysis::enumerate_fixed_points with `seed`), then Newton from the
+/// `starts` ascent starts (enumerate_fixed_points with `seed`), then Newton from the
 /// normalised sum of every pair of distinct ascent end points; Newton results that did not
 /// converge or duplicate a known point are dropped. Deterministic at any thread count.
-CriticalPointSearch find_critical_points(const analysis::NodeLandscape& land, Eigen::Index starts,
-                                         std::uint64_t seed, const analysis::FixedPointOptions& fpo);
+CriticalPointSearch find_critical_points(const NodeLandscape& land, Eigen::Index starts,
+                                         std::uint64_t seed, const FixedPointOptions& fpo);
 
-}  // namespace cldyn::experiments
+}  // namespace cldyn::analysis

@@ -28,6 +28,7 @@
 #include "cldyn/token_experiment.hpp"
 #include "cldyn/validate.hpp"
 #include "common/shape.hpp"
+#include "npy.hpp"
 
 namespace {
 
@@ -311,7 +312,7 @@ class RunStore {
   const std::optional<json>* reused(std::size_t i) const { return i < reused_.size() ? &reused_[i] : nullptr; }
   /// Called from the worker threads, each with its own i.
   void save(std::size_t i, const json& run) const {
-    if (!dir_.empty()) cldyn::experiments::write_atomically(file(i).string(), run.dump(1) + "\n");
+    if (!dir_.empty()) cldyn::tools::write_file_atomically(file(i).string(), run.dump(1) + "\n");
   }
 
  private:

@@ -18,6 +18,7 @@
 #include "cldyn/activation.hpp"
 #include "cldyn/validate.hpp"
 #include "cldyn/version.hpp"
+#include "npy.hpp"
 
 namespace cldyn::experiments {
 namespace fs = std::filesystem;
@@ -180,7 +181,7 @@ std::string Check::write_file(const std::string& file, const std::string& conten
   if (out_dir_.empty()) return "";
   fs::create_directories(out_dir_);
   const std::string path = (fs::path(out_dir_) / file).string();
-  write_atomically(path, content);
+  tools::write_file_atomically(path, content);
   return path;
 }
 
@@ -375,23 +376,6 @@ std::string fixed(double v, int decimals) {
   std::ostringstream s;
   s << std::fixed << std::setprecision(decimals) << v;
   return s.str();
-}
-
-void write_atomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot open " + tmp + " for writing");
-    out << content;
-    out.flush();
-    if (!out) throw std::runtime_error("write to " + tmp + " failed");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw std::runtime_error("cannot rename " + tmp + " to " + path);
-  }
 }
 
 Progress::Progress(std::string label, long total, bool quiet)

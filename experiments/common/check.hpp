@@ -177,9 +177,6 @@ std::string sci(double v, int digits = 3);
 /// Formats a double in fixed notation.
 std::string fixed(double v, int decimals = 4);
 
-/// Writes `content` to `path` atomically: a temporary file in the same directory, then rename.
-/// Throws std::runtime_error naming the file on failure.
-void write_atomically(const std::string& path, const std::string& content);
 
 /// Progress on stderr for long loops, shown only when stderr is a terminal and not quiet.
 class Progress {

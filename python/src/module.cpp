@@ -71,14 +71,6 @@ cldyn::Loss loss_of(const std::string& loss, std::optional<double> tau, std::opt
   throw std::invalid_argument("loss: '" + loss + "' is not one of quadratic | infonce");
 }
 
-py::array_t<double> numpy_of(const Eigen::MatrixXd& m) {
-  py::array_t<double> out({m.rows(), m.cols()});
-  auto w = out.mutable_unchecked<2>();
-  for (Eigen::Index i = 0; i < m.rows(); ++i)
-    for (Eigen::Index j = 0; j < m.cols(); ++j) w(i, j) = m(i, j);
-  return out;
-}
-
 py::array_t<double> numpy_stack(const std::vector<Eigen::MatrixXd>& ms) {
   const Eigen::Index r = ms.empty() ? 0 : ms[0].rows(), c = ms.empty() ? 0 : ms[0].cols();
   py::array_t<double> out({static_cast<Eigen::Index>(ms.size()), r, c});
@@ -115,7 +107,7 @@ py::object python_of(const json& j, cldyn::tools::ArraySink& sink) {
     case json::value_t::object: {
       if (j.size() == 1 && j.contains("array") && j["array"].is_string()) {
         const auto& a = sink.arrays().at(j["array"].get<std::string>());
-        return a.stacked ? py::object(numpy_stack(a.matrices)) : py::object(numpy_of(a.matrices.front()));
+        return a.stacked ? py::object(numpy_stack(a.matrices)) : py::cast(a.matrices.front());
       }
       py::dict out;
       for (auto it = j.begin(); it != j.end(); ++it) out[py::str(it.key())] = python_of(it.value(), sink);
@@ -225,8 +217,8 @@ py::dict token_run(int T, int K, int P, int G, int pattern_len, int aug_degree, 
     curve(static_cast<Eigen::Index>(i), 0) = r.loss_curve[i].first;
     curve(static_cast<Eigen::Index>(i), 1) = r.loss_curve[i].second;
   }
-  out["loss_curve"] = numpy_of(curve);
-  out["weights"] = numpy_of(r.effective_first_layer);
+  out["loss_curve"] = curve;  // pybind11/eigen.h converts to NumPy
+  out["weights"] = r.effective_first_layer;
   return out;
 }
 

@@ -368,4 +368,4 @@ const cldyn::experiments::CheckInfo kInfo{"alpha_cl_identities",
     "Identity A (InfoNCE gradient = -2N^2 grad E_sg(alpha)) and Identity B "
     "(grad E = A(w) w, fast = naive contrastive covariance) on random data"};
 
-int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }
+CLDYN_REGISTER_CHECK(kInfo, Options, Result, compute, report)

@@ -653,4 +653,4 @@ const CheckInfo kInfo{"fashion_mnist",
                       "One-layer alpha-CL on real images (Fashion-MNIST, Debian package dataset-fashion-mnist): "
                       "Claim 1, the certified prediction and training side by side, and what ReLU buys"};
 
-int main(int argc, char** argv) { return run_check<FashionOptions, FashionResult>(kInfo, argc, argv, compute, report); }
+CLDYN_REGISTER_CHECK(kInfo, FashionOptions, FashionResult, compute, report)

@@ -262,4 +262,4 @@ const cldyn::experiments::CheckInfo kInfo{"linear_pca",
     "Claim 1: linear nodes under the quadratic loss converge to the top eigenvector of "
     "C_alpha[x], one direction for any K; the InfoNCE case is reported"};
 
-int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }
+CLDYN_REGISTER_CHECK(kInfo, Options, Result, compute, report)

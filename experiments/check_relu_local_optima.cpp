@@ -148,4 +148,4 @@ void report(Check& check, const Options& o, const Result& result) {
 const cldyn::experiments::CheckInfo kInfo{"relu_local_optima",
     "Claim 2: ReLU has a stable population fixed point near every pattern of the mixture model; linear has one"};
 
-int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }
+CLDYN_REGISTER_CHECK(kInfo, Options, Result, compute, report)

@@ -274,4 +274,4 @@ const cldyn::experiments::CheckInfo kInfo{"stability",
     "Stability at every fixed point: analytic vs finite-difference Hessian, and the "
     "verdict confirmed by perturbing and re-running the dynamics"};
 
-int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }
+CLDYN_REGISTER_CHECK(kInfo, Options, Result, compute, report)

@@ -371,4 +371,4 @@ const cldyn::experiments::CheckInfo kInfo{"two_layer_colinear",
     "Claim 6: in a two-layer network, linear nodes of one receptive field receive gradients "
     "of rank <= p (co-linear for p = 1) and end as duplicates; ReLU nodes do not"};
 
-int main(int argc, char** argv) { return run_check<Options, Result>(kInfo, argc, argv, compute, report); }
+CLDYN_REGISTER_CHECK(kInfo, Options, Result, compute, report)

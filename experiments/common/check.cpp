@@ -59,10 +59,13 @@ double physical_memory_bytes() {
 
 }  // namespace
 
-Check::Check(std::string name, std::string description, std::string program)
+Check::Check(std::string name, std::string description, std::string program, std::ostream& out,
+             std::ostream& err)
     : name_(std::move(name)),
       app_(std::move(description), program.empty() ? "check_" + name_ : program),
-      program_(program.empty() ? "check_" + name_ : std::move(program)) {
+      program_(program.empty() ? "check_" + name_ : std::move(program)),
+      out_(&out),
+      err_(&err) {
   app_.add_option("--seed", seed_, "Seed of every random stream of the run (0 to 2^64-1)")
       ->check(unsigned_integer())
       ->capture_default_str();
@@ -92,7 +95,7 @@ int Check::require_memory(double bytes, const std::string& what) const {
   char buf[160];
   std::snprintf(buf, sizeof buf, " needs an estimated %.3g GB of memory but this machine has %.3g GB",
                 bytes / 1e9, have / 1e9);
-  std::cerr << program_ << ": error: " << what << buf << " (see --help)\n";
+  *err_ << program_ << ": error: " << what << buf << " (see --help)\n";
   return 2;
 }
 
@@ -102,14 +105,14 @@ void Check::add_validation(std::function<void()> validation) {
 
 int Check::usage_error(std::string what) const {
   std::replace(what.begin(), what.end(), '\n', ' ');
-  std::cerr << program_ << ": error: " << what << " (see --help)\n";
+  *err_ << program_ << ": error: " << what << " (see --help)\n";
   return 2;
 }
 
 int Check::error(std::string what) const {
   std::replace(what.begin(), what.end(), '\n', ' ');
-  std::cout.flush();
-  std::cerr << program_ << ": error: " << what << "\n";
+  out_->flush();
+  *err_ << program_ << ": error: " << what << "\n";
   return 2;
 }
 
@@ -125,7 +128,8 @@ int Check::parse(int argc, char** argv) {
   try {
     app_.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app_.exit(e);  // --help
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
+      return app_.exit(e, *out_, *err_);  // --help
     // A usage error: one line naming the check and, for errors from a --config file, the file;
     // exit status 2 whatever CLI11's own code for the error class.
     std::string what = e.what();
@@ -144,9 +148,9 @@ int Check::parse(int argc, char** argv) {
     std::string config_file;
     if (const CLI::Option* config = app_.get_config_ptr(); config != nullptr && config->count() > 0)
       config_file = config->results().back();
-    std::cerr << app_.get_name() << ": error: " << what;
-    if (!config_file.empty()) std::cerr << " (config file '" << config_file << "')";
-    std::cerr << " (see --help)\n";
+    *err_ << app_.get_name() << ": error: " << what;
+    if (!config_file.empty()) *err_ << " (config file '" << config_file << "')";
+    *err_ << " (see --help)\n";
     return 2;
   }
   for (const auto& validation : validations_) {
@@ -162,10 +166,10 @@ int Check::parse(int argc, char** argv) {
 }
 
 void Check::begin() {
-  std::cout << program_ << " — cldyn " << cldyn::version << " (git " << cldyn::git_hash
+  *out_ << program_ << " — cldyn " << cldyn::version << " (git " << cldyn::git_hash
             << ")\n";
-  std::cout << "seed " << seed_ << (smoke_ ? "  [smoke]" : "") << "\n";
-  std::cout << "params " << params_.dump() << "\n\n";
+  *out_ << "seed " << seed_ << (smoke_ ? "  [smoke]" : "") << "\n";
+  *out_ << "params " << params_.dump() << "\n\n";
 }
 
 void Check::add_claim(Claim claim) { claims_.push_back(std::move(claim)); }
@@ -174,7 +178,7 @@ void Check::add_timing(const std::string& key, double seconds) { timing_[key] = 
 
 void Check::report(const std::string& line) {
   reports_.push_back(line);
-  std::cout << line << "\n";
+  *out_ << line << "\n";
 }
 
 std::string Check::write_file(const std::string& file, const std::string& content) const {
@@ -246,14 +250,14 @@ int Check::finish() {
   }
   auto row = [&](const std::string& a, const std::string& b, const std::string& c,
                  const std::string& d, const std::string& e) {
-    std::cout << std::left << std::setw(static_cast<int>(w_id)) << a << " | "
+    *out_ << std::left << std::setw(static_cast<int>(w_id)) << a << " | "
               << std::setw(static_cast<int>(w_pred)) << b << " | "
               << std::setw(static_cast<int>(w_meas)) << c << " | "
               << std::setw(static_cast<int>(w_tol)) << d << " | " << e << "\n";
   };
-  std::cout << "\n";
+  *out_ << "\n";
   row("claim", "predicted", "measured", "tolerance", "verdict");
-  std::cout << std::string(w_id + w_pred + w_meas + w_tol + 20, '-') << "\n";
+  *out_ << std::string(w_id + w_pred + w_meas + w_tol + 20, '-') << "\n";
   int passed = 0, failed = 0;
   nlohmann::json claims = nlohmann::json::array();
   for (const auto& c : claims_) {
@@ -270,7 +274,7 @@ int Check::finish() {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   timing_["wall_seconds"] = wall;
   timing_["threads"] = threads_ > 0 ? threads_ : omp_get_max_threads();
-  if (!out_dir_.empty()) {
+  {
     nlohmann::json j = {{"check", name_},
                         {"version", cldyn::version},
                         {"git_hash", cldyn::git_hash},
@@ -285,11 +289,14 @@ int Check::finish() {
       if (j.contains(key)) throw std::logic_error("Check::extra() reuses the JSON key " + key);
       j[key] = value;
     }
-    const std::string path = write_file(name_ + ".json", j.dump(2) + "\n");
-    std::cout << "\nresults: " << path << "\n";
+    document_ = std::move(j);
   }
-  std::cout << "wall time " << fixed(wall, 2) << " s\n";
-  std::cout << passed << " passed, " << failed << " failed\n";
+  if (!out_dir_.empty()) {
+    const std::string path = write_file(name_ + ".json", document_.dump(2) + "\n");
+    *out_ << "\nresults: " << path << "\n";
+  }
+  *out_ << "wall time " << fixed(wall, 2) << " s\n";
+  *out_ << passed << " passed, " << failed << " failed\n";
   return failed == 0 && passed > 0 ? 0 : 1;
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -28,7 +29,12 @@ class Check {
   /// "check_<name>"). Also installs, for the Check's lifetime, a terminate handler that turns an
   /// exception escaping main or an OpenMP region into one line "<program>: error: <what>" on
   /// stderr and exit status 1 (instead of an abort with "terminate called after throwing ...").
-  Check(std::string name, std::string description, std::string program = "");
+  ///
+  /// `out` receives the header, reported lines and the verdict table, `err` the error lines:
+  /// std::cout and std::cerr for an executable; string streams when a sweep or a test runs the
+  /// check in-process (cldyn::experiments::run_registered).
+  Check(std::string name, std::string description, std::string program = "", std::ostream& out = std::cout,
+        std::ostream& err = std::cerr);
   ~Check();
   Check(const Check&) = delete;
   Check& operator=(const Check&) = delete;
@@ -104,6 +110,8 @@ class Check {
 
   /// Prints the verdict table and the last line, writes JSON; returns the exit code.
   int finish();
+  /// The JSON result finish() built (written to DIR/<name>.json with --out); null before.
+  const nlohmann::json& document() const { return document_; }
 
  private:
   std::string reproducible_config() const;
@@ -119,6 +127,9 @@ class Check {
   nlohmann::json series_ = nlohmann::json::object();
   nlohmann::json extra_ = nlohmann::json::object();
   std::string program_;
+  std::ostream* out_;
+  std::ostream* err_;
+  nlohmann::json document_;
   nlohmann::json timing_ = nlohmann::json::object();
   std::vector<std::string> reports_;
   std::vector<Claim> claims_;

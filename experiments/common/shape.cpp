@@ -1,6 +1,8 @@
 #include "common/shape.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <sstream>
 #include <stdexcept>
 
 namespace cldyn::experiments {
@@ -25,6 +27,41 @@ nlohmann::json OptionSet::params() const {
   for (const auto& group : groups_) j.update(group());
   for (const auto& get : getters_) get(j);
   return j;
+}
+
+std::vector<RegisteredCheck>& check_registry() {
+  static std::vector<RegisteredCheck> registry;
+  return registry;
+}
+
+const RegisteredCheck& find_registered_check(const std::string& name) {
+  std::string names;
+  for (const RegisteredCheck& c : check_registry()) {
+    if (c.info.name == name) return c;
+    names += (names.empty() ? "" : ", ") + c.info.name;
+  }
+  throw std::invalid_argument("no check called '" + name + "' (checks: " + names + ")");
+}
+
+CheckRun run_registered(const std::string& name, const std::vector<std::string>& args, bool parse_only) {
+  const RegisteredCheck& check = find_registered_check(name);
+  std::vector<std::string> words{"check_" + name};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  std::ostringstream out, err;
+  CheckRun run;
+  try {
+    run.exit_code = check.run(static_cast<int>(words.size()), argv.data(), CheckStreams{&out, &err, &run.result, parse_only});
+  } catch (const std::exception& e) {
+    run.exit_code = 2;
+    run.result = nullptr;
+    err << "check_" << name << ": error: " << e.what() << "\n";
+  }
+  run.output = out.str();
+  run.error = err.str();
+  return run;
 }
 
 }  // namespace cldyn::experiments

@@ -124,6 +124,17 @@ struct CheckInfo {
   std::string description;  ///< --help
 };
 
+/// Where a check run writes: its text (header, reports, verdict table) and its error lines. An
+/// executable uses std::cout and std::cerr; run_registered uses string streams.
+struct CheckStreams {
+  std::ostream* out = &std::cout;
+  std::ostream* err = &std::cerr;
+  nlohmann::json* document = nullptr;  ///< receives the JSON result (null after a usage error or a skip)
+  /// Stop after parsing and validating the options (exit code 0, or 2 with the usage error):
+  /// how a sweep checks every grid point before it runs any.
+  bool parse_only = false;
+};
+
 /// The whole `main` of a check: options registered and parsed (with --smoke sizes and
 /// validation before anything is printed), a skip when the options say the data is absent
 /// (`std::optional<std::string> skip_reason() const`), the memory guard when the options estimate their
@@ -132,8 +143,8 @@ struct CheckInfo {
 template <class Options, class Result>
 int run_check(const CheckInfo& info, int argc, char** argv,
               Result (*compute)(const Options&, std::uint64_t, const Context&),
-              void (*report)(Check&, const Options&, const Result&)) {
-  Check check(info.name, info.description);
+              void (*report)(Check&, const Options&, const Result&), const CheckStreams& io = {}) {
+  Check check(info.name, info.description, "", *io.out, *io.err);
   Options options;
   OptionSet set(check.app());
   options.describe(set);
@@ -142,7 +153,7 @@ int run_check(const CheckInfo& info, int argc, char** argv,
   if constexpr (requires { options.skip_reason(); }) {
     // A check whose data may be absent (e.g. a Debian data package): one line and exit 0.
     if (const std::optional<std::string> why = options.skip_reason()) {
-      std::cout << "check_" << info.name << ": skipped: " << *why << "\n";
+      *io.out << "check_" << info.name << ": skipped: " << *why << "\n";
       return 0;
     }
   }
@@ -150,11 +161,62 @@ int run_check(const CheckInfo& info, int argc, char** argv,
   if constexpr (requires { options.memory_bytes(); }) {
     if (const int rc = check.require_memory(options.memory_bytes(), options.memory_what()); rc >= 0) return rc;
   }
+  if (io.parse_only) return 0;
   check.params() = set.params();
   check.begin();
   const Result result = compute(options, check.seed(), Context{!check.quiet()});
   report(check, options, result);
-  return check.finish();
+  const int rc = check.finish();
+  if (io.document != nullptr) *io.document = check.document();
+  return rc;
 }
 
+/// One check linked into a program: its name and description, and its whole main.
+struct RegisteredCheck {
+  CheckInfo info;
+  int (*run)(int argc, char** argv, const CheckStreams& io) = nullptr;
+};
+
+/// Every check linked into this program, in registration order (one in a check executable;
+/// all of them in cldyn-sweep). Filled by CLDYN_REGISTER_CHECK before main runs.
+std::vector<RegisteredCheck>& check_registry();
+/// The registered check called `name` (without "check_"); throws std::invalid_argument listing
+/// the registered names when there is none.
+const RegisteredCheck& find_registered_check(const std::string& name);
+
+/// What an in-process run produced.
+struct CheckRun {
+  int exit_code = 0;      ///< as the executable's: 0 all claims pass, 1 a claim failed, 2 usage or run error
+  nlohmann::json result;  ///< the JSON result (null after a usage error, a skip or an error)
+  std::string output;     ///< the text the executable would print on stdout
+  std::string error;      ///< its error lines (stderr), or the message of an exception
+};
+
+/// Runs the registered check `name` in this process with command-line words `args` (without the
+/// program name), e.g. {"--smoke", "--seed", "3"}: the same parse, validation, computation and
+/// result as the executable, with its output captured. An exception thrown by the computation
+/// becomes exit code 2 and its message in `error`. `parse_only`: stop after the options are
+/// parsed and validated (CheckStreams::parse_only).
+CheckRun run_registered(const std::string& name, const std::vector<std::string>& args, bool parse_only = false);
+
+namespace detail {
+struct CheckRegistrar {
+  CheckRegistrar(const CheckInfo& info, int (*run)(int, char**, const CheckStreams&)) {
+    check_registry().push_back({info, run});
+  }
+};
+}  // namespace detail
+
 }  // namespace cldyn::experiments
+
+/// Registers a check (in place of a main): the executable check_<name> gets its main from the
+/// library cldyn_check_main, and cldyn-sweep (which links every check) runs it in-process.
+///   const CheckInfo kInfo{"name", "description"};
+///   CLDYN_REGISTER_CHECK(kInfo, Options, Result, compute, report)
+#define CLDYN_REGISTER_CHECK(info, Options, Result, compute, report)                                        \
+  namespace {                                                                                               \
+  const ::cldyn::experiments::detail::CheckRegistrar cldyn_check_registrar(                                 \
+      info, [](int argc, char** argv, const ::cldyn::experiments::CheckStreams& io) {                       \
+        return ::cldyn::experiments::run_check<Options, Result>(info, argc, argv, compute, report, io);     \
+      });                                                                                                   \
+  }

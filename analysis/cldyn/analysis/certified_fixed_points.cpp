@@ -60,18 +60,27 @@ bool supports_kinks(const NodeLandscape& landscape) {
          sample->activation().kind() != Activation::Kind::linear;
 }
 
+bool supports_infonce_kinks(const NodeLandscape& landscape) {
+  const auto* sample = dynamic_cast<const SampleLandscape*>(&landscape);
+  return sample != nullptr && sample->loss().kind() == Loss::Kind::infonce &&
+         sample->activation().kind() != Activation::Kind::linear;
+}
+
 namespace {
 
 /// The rows x_r of [X; X'] (r < N: x_r, r ≥ N: x'_{r−N}) of a kink-capable sample landscape.
 class Rows {
  public:
   explicit Rows(const SampleLandscape& landscape)
-      : batch_(landscape.batch()), n_(batch_.size()), gamma_(landscape.activation().gamma()) {
+      : batch_(landscape.batch()), loss_(landscape.loss()), n_(batch_.size()),
+        gamma_(landscape.activation().gamma()) {
     norms_.resize(2 * n_);
     norms_.head(n_) = batch_.x.rowwise().norm();
     norms_.tail(n_) = batch_.x_prime.rowwise().norm();
   }
   Eigen::Index count() const { return 2 * n_; }
+  /// True for InfoNCE (α depends on w): the face solver is Newton, H_0 the full loss Hessian.
+  bool infonce() const { return loss_.kind() == Loss::Kind::infonce; }
   Eigen::Index dim() const { return batch_.dim(); }
   double gamma() const { return gamma_; }
   double norm(Eigen::Index r) const { return norms_(r); }
@@ -96,13 +105,30 @@ class Rows {
     return contrastive_covariance(alpha, g.head(n_).asDiagonal() * batch_.x,
                                   g.tail(n_).asDiagonal() * batch_.x_prime);
   }
+  /// α at outputs f (2N): uniform for the quadratic loss, the loss's α(f) for InfoNCE.
+  PairwiseImportance alpha(const Eigen::VectorXd& f) const {
+    if (!infonce()) return PairwiseImportance::uniform(n_);
+    return loss_.pairwise_importance(f.head(n_), f.tail(n_));
+  }
+  /// A_0 = C_α[x̃] with the slopes g of the rows and α at the outputs g∘m (InfoNCE).
+  Eigen::MatrixXd covariance(const Eigen::VectorXd& g, const Eigen::VectorXd& m) const {
+    if (!infonce()) return covariance(g);
+    const Eigen::VectorXd f = g.cwiseProduct(m);
+    return contrastive_covariance(alpha(f), g.head(n_).asDiagonal() * batch_.x,
+                                  g.tail(n_).asDiagonal() * batch_.x_prime);
+  }
+  /// E with every row's slope fixed at g: the linear landscape of the gated inputs [g∘X; g∘X']
+  /// (its energy, gradient and Hessian are E, ∇E and ∇²E at fixed gates, α differentiated).
+  SampleLandscape gated(const Eigen::VectorXd& g) const {
+    TwoViewBatch b{g.head(n_).asDiagonal() * batch_.x, g.tail(n_).asDiagonal() * batch_.x_prime};
+    return SampleLandscape(std::move(b), Activation::linear(), loss_);
+  }
   /// c = ∂E/∂f at outputs f = g∘m (2N) and G = X̃ᵀ(g∘c) (d): with the S rows at slope γ this is
   /// G_0 = A_0 w (Identity B on the cell with S closed), computed like OneLayerNetwork::energy_gradient.
   std::pair<Eigen::VectorXd, Eigen::VectorXd> output_derivative_and_gradient(const Eigen::VectorXd& g,
                                                                              const Eigen::VectorXd& m) const {
     const Eigen::VectorXd f = g.cwiseProduct(m);
-    const auto [d_f, d_f_prime] =
-        energy_output_gradient(PairwiseImportance::uniform(n_), f.head(n_), f.tail(n_));
+    const auto [d_f, d_f_prime] = energy_output_gradient(alpha(f), f.head(n_), f.tail(n_));
     Eigen::VectorXd c(2 * n_);
     c.head(n_) = d_f.col(0);
     c.tail(n_) = d_f_prime.col(0);
@@ -114,6 +140,7 @@ class Rows {
 
  private:
   const TwoViewBatch& batch_;
+  const Loss& loss_;
   Eigen::Index n_;
   double gamma_;
   Eigen::VectorXd norms_;
@@ -172,6 +199,62 @@ Eigen::VectorXd face_point(const Eigen::MatrixXd& a0, const Eigen::MatrixXd& nor
   return v.normalized();
 }
 
+/// InfoNCE's face solver: Riemannian Newton for a maximum of the fixed-gate energy `land` on the
+/// face {‖w‖ = 1, nᵀw = 0 for the columns n of `normals`}, from the projection of w_start onto
+/// it. In the face coordinates u (w = Q_0u, ‖u‖ = 1) each step solves T ᵀ(H − λI)T η = −Tᵀ∇e
+/// on the tangent space T of u, with every Hessian eigenvalue above −floor replaced by
+/// −max(|h|, floor) (an ascent direction far from a maximum, the Newton step near one), the
+/// step capped at 0.5 and halved until e does not decrease. Stops when the relative residual
+/// ‖(I − uuᵀ)∇e‖/‖∇e‖ ≤ 0.01·tolerance or after 100 steps. Empty when no face is left.
+Eigen::VectorXd face_newton(const SampleLandscape& land, const Eigen::MatrixXd& normals,
+                            const Eigen::VectorXd& w_start, double tolerance) {
+  const Eigen::Index d = land.dim();
+  if (normals.cols() >= d) return {};
+  const Eigen::MatrixXd q0 = complement_basis(normals, d);
+  const Eigen::Index k = q0.cols();
+  Eigen::VectorXd u = q0.transpose() * w_start;
+  if (!(u.norm() > 0.0)) return {};
+  u.normalize();
+  if (k == 1) return q0 * u;
+  auto energy = [&](const Eigen::VectorXd& x) { return land.energy(q0 * x); };
+  double e = energy(u);
+  for (int it = 0; it < 100; ++it) {
+    const Eigen::VectorXd w = q0 * u;
+    const Eigen::VectorXd grad = q0.transpose() * land.gradient(w);
+    const double lambda = u.dot(grad);
+    const Eigen::VectorXd r = grad - lambda * u;
+    if (!grad.allFinite() || !(grad.norm() > 0.0) || r.norm() <= 0.01 * tolerance * grad.norm()) break;
+    Eigen::MatrixXd ub(k, 1);
+    ub.col(0) = u;
+    const Eigen::MatrixXd t = complement_basis(ub, k);  // k × (k − 1)
+    const Eigen::MatrixXd h = t.transpose() * (q0.transpose() * land.hessian(w) * q0) * t -
+                              lambda * Eigen::MatrixXd::Identity(k - 1, k - 1);
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(0.5 * (h + h.transpose()));
+    if (es.info() != Eigen::Success) break;
+    const double floor = 1e-8 * std::max(es.eigenvalues().cwiseAbs().maxCoeff(), std::abs(lambda));
+    const Eigen::VectorXd gt = es.eigenvectors().transpose() * (t.transpose() * grad);
+    Eigen::VectorXd eta(k - 1);
+    for (Eigen::Index i = 0; i < k - 1; ++i) {
+      const double hi = es.eigenvalues()(i);
+      eta(i) = gt(i) / (hi < -floor ? -hi : std::max(std::abs(hi), floor));
+    }
+    Eigen::VectorXd step = t * (es.eigenvectors() * eta);
+    if (step.norm() > 0.5) step *= 0.5 / step.norm();
+    bool moved = false;
+    for (int half = 0; half < 40 && !moved; ++half, step *= 0.5) {
+      const Eigen::VectorXd candidate = (u + step).normalized();
+      const double ec = energy(candidate);
+      if (ec >= e - 1e-15 * std::abs(e)) {
+        u = candidate;
+        e = std::max(e, ec);
+        moved = true;
+      }
+    }
+    if (!moved) break;
+  }
+  return (q0 * u).normalized();
+}
+
 /// Rows with relative margin ≤ tolerance at margins m, ascending.
 std::vector<Eigen::Index> active_rows(const Rows& rows, const Eigen::VectorXd& m, double tolerance) {
   std::vector<Eigen::Index> s;
@@ -199,7 +282,10 @@ KinkCertificate certify(const Rows& rows, const Eigen::VectorXd& w, const KinkOp
   c.boundary_rows = b.rows;
   const Eigen::Index k = b.normals.cols();
   const Eigen::VectorXd g = slopes(rows, m, c.active);
-  const Eigen::MatrixXd a0 = rows.covariance(g);
+  const Eigen::MatrixXd a0 = rows.covariance(g, m);
+  // H_0 = ∇²E at fixed gates (S closed): A_0 for the quadratic loss, the full loss Hessian
+  // (α differentiated) for InfoNCE.
+  const Eigen::MatrixXd h0 = rows.infonce() ? rows.gated(g).hessian(w) : a0;
   const auto [out_derivative, g0] = rows.output_derivative_and_gradient(g, m);
   c.closed_gradient = g0;
   const double g0_norm = g0.norm();
@@ -230,8 +316,8 @@ KinkCertificate certify(const Rows& rows, const Eigen::VectorXd& w, const KinkOp
   c.first_order = c.slack > o.tolerance;
 
   // (iii) the face Hessian Qᵀ(A_0 − λI)Q on {v ⊥ w, n_j}, and the spectrum of A on the face.
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es_a0(0.5 * (a0 + a0.transpose()), Eigen::EigenvaluesOnly);
-  const double scale = std::max(es_a0.eigenvalues().cwiseAbs().maxCoeff(), std::abs(c.lambda));
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es_h0(0.5 * (h0 + h0.transpose()), Eigen::EigenvaluesOnly);
+  const double scale = std::max(es_h0.eigenvalues().cwiseAbs().maxCoeff(), std::abs(c.lambda));
   c.face_hessian_max = -inf;
   c.face_top_eigenvalue = 0.0;
   c.face_eigengap = 0.0;
@@ -239,7 +325,7 @@ KinkCertificate certify(const Rows& rows, const Eigen::VectorXd& w, const KinkOp
     const Eigen::MatrixXd q = complement_basis(basis, d);
     if (q.cols() > 0) {
       const Eigen::MatrixXd h =
-          q.transpose() * (a0 - c.lambda * Eigen::MatrixXd::Identity(d, d)) * q;
+          q.transpose() * (h0 - c.lambda * Eigen::MatrixXd::Identity(d, d)) * q;
       c.face_hessian_max =
           Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(0.5 * (h + h.transpose()), Eigen::EigenvaluesOnly)
               .eigenvalues()
@@ -273,9 +359,9 @@ KinkCertificate certify(const Rows& rows, const Eigen::VectorXd& w, const KinkOp
 }
 
 void check_kink_landscape(const SampleLandscape& landscape, const char* where) {
-  require(supports_kinks(landscape), where, "landscape",
+  require(supports_kinks(landscape) || supports_infonce_kinks(landscape), where, "landscape",
           landscape.activation().name() + " with " + landscape.loss().name(),
-          "ReLU or leaky ReLU with the quadratic loss (E piecewise quadratic)");
+          "ReLU or leaky ReLU with the quadratic loss or InfoNCE");
 }
 
 void check_direction(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Index d, const char* where,
@@ -307,7 +393,9 @@ Eigen::VectorXd face_critical_point(const SampleLandscape& landscape, const std:
             "a nonzero row of [X; X'], 0 <= row < 2N = " + std::to_string(rows.count()));
   const Eigen::VectorXd ref = w_ref.normalized();
   const Eigen::VectorXd g = slopes(rows, rows.margins(ref), active);
-  return face_point(rows.covariance(g), group_boundaries(rows, active).normals, ref);
+  const Eigen::MatrixXd normals = group_boundaries(rows, active).normals;
+  if (rows.infonce()) return face_newton(rows.gated(g), normals, ref, 1e-8);
+  return face_point(rows.covariance(g), normals, ref);
 }
 
 KinkSolve kink_fixed_point(const SampleLandscape& landscape, const Eigen::Ref<const Eigen::VectorXd>& w0,
@@ -323,6 +411,7 @@ KinkSolve kink_fixed_point(const SampleLandscape& landscape, const Eigen::Ref<co
   std::vector<char> open(static_cast<std::size_t>(count)), in_s(static_cast<std::size_t>(count), 0);
   for (Eigen::Index r = 0; r < count; ++r) open[static_cast<std::size_t>(r)] = m_cur(r) > 0.0;
   KinkSolve out;
+  Eigen::VectorXd w_cur = wa;  // InfoNCE: the face Newton starts from its projection
   for (Eigen::Index it = 0; it < options.iterations; ++it) {
     out.iterations = it + 1;
     std::vector<Eigen::Index> active;
@@ -332,7 +421,8 @@ KinkSolve kink_fixed_point(const SampleLandscape& landscape, const Eigen::Ref<co
     Eigen::VectorXd g(count);
     for (Eigen::Index r = 0; r < count; ++r)
       g(r) = open[static_cast<std::size_t>(r)] && !in_s[static_cast<std::size_t>(r)] ? 1.0 : rows.gamma();
-    const Eigen::VectorXd w_new = face_point(rows.covariance(g), b.normals, wa);
+    const Eigen::VectorXd w_new = rows.infonce() ? face_newton(rows.gated(g), b.normals, w_cur, options.tolerance)
+                                                 : face_point(rows.covariance(g), b.normals, wa);
     if (w_new.size() == 0) {
       out.message = "the active boundaries leave no face (" + std::to_string(b.normals.cols()) + " >= d = " +
                     std::to_string(d) + ")";
@@ -399,6 +489,7 @@ KinkSolve kink_fixed_point(const SampleLandscape& landscape, const Eigen::Ref<co
       open[static_cast<std::size_t>(r)] = worst_open;
     }
     m_cur = m_new;
+    w_cur = w_new;
   }
   out.message = "no consistent active set in " + std::to_string(options.iterations) + " steps";
   return out;
@@ -470,7 +561,7 @@ Run run_start(const NodeLandscape& landscape, const Eigen::VectorXd& w0, const C
     return false;
   };
   // A finite ReLU sample with the quadratic loss: the maximum is usually on a kink.
-  if (o.kinks && supports_kinks(landscape)) {
+  if ((o.kinks && supports_kinks(landscape)) || (o.infonce_kinks && supports_infonce_kinks(landscape))) {
     const KinkSolve ks =
         kink_fixed_point(static_cast<const SampleLandscape&>(landscape), end, kink_options(o));
     if (ks.consistent && ks.certificate.converged && similarity(ks.w, end, symmetric) >= o.polish_cosine) {

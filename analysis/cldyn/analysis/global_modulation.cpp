@@ -1,11 +1,16 @@
 #include "cldyn/analysis/global_modulation.hpp"
 
+#include <Eigen/Dense>
+#include <algorithm>
 #include <boost/math/tools/roots.hpp>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 
 #include "cldyn/analysis/population.hpp"
+#include "cldyn/batch.hpp"
+#include "cldyn/pairwise_importance.hpp"
+#include "cldyn/two_layer.hpp"
 #include "cldyn/validate.hpp"
 
 namespace cldyn::analysis {
@@ -140,6 +145,65 @@ std::vector<Eigen::VectorXd> generic_field(const data::ClassModel& model, const 
 
 namespace {
 
+/// One noise atom of a view at a given x0: the input and its weight π.
+struct NoiseAtom {
+  Eigen::VectorXd x;
+  double weight = 0.0;
+};
+
+/// The atoms of one view at x0 (see two_layer_population_field): per RF the conditional mean of
+/// the noise component along ŵ_k on each side of the kink, the RFs coupled comonotonically
+/// (RF k is "on" for U < Φ(c_k), U uniform on [0, 1)); zero-weight atoms are dropped.
+std::vector<NoiseAtom> view_atoms(const data::ClassModel& model, const Eigen::VectorXd& x0,
+                                  const std::vector<Eigen::VectorXd>& w, const Activation& act) {
+  if (act.kind() == Activation::Kind::linear) return {NoiseAtom{x0, 1.0}};
+  const Eigen::Index k_count = model.num_fields();
+  const double sigma = model.sigma();
+  constexpr double inv_sqrt2 = 0.70710678118654752440;
+  constexpr double inv_sqrt2pi = 0.39894228040143267794;
+  std::vector<double> on(static_cast<std::size_t>(k_count)), t_on(on.size()), t_off(on.size());
+  std::vector<double> cuts = {0.0, 1.0};
+  for (Eigen::Index k = 0; k < k_count; ++k) {
+    const auto ks = static_cast<std::size_t>(k);
+    const double scale = sigma * w[ks].norm();
+    const double c = w[ks].dot(x0.segment(model.field_offset(k), model.field_size(k))) / scale;
+    const double phi = inv_sqrt2pi * std::exp(-0.5 * c * c);
+    const double p_on = 0.5 * std::erfc(-c * inv_sqrt2), p_off = 0.5 * std::erfc(c * inv_sqrt2);
+    on[ks] = p_on;
+    t_on[ks] = p_on > 0.0 ? phi / p_on : 0.0;     // unused when p_on = 0
+    t_off[ks] = p_off > 0.0 ? -phi / p_off : 0.0;  // unused when p_off = 0
+    if (p_on > 0.0 && p_on < 1.0) cuts.push_back(p_on);
+  }
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  std::vector<NoiseAtom> atoms;
+  for (std::size_t j = 0; j + 1 < cuts.size(); ++j) {
+    const double weight = cuts[j + 1] - cuts[j];
+    if (!(weight > 0.0)) continue;
+    const double mid = 0.5 * (cuts[j] + cuts[j + 1]);
+    NoiseAtom a{x0, weight};
+    for (Eigen::Index k = 0; k < k_count; ++k) {
+      const auto ks = static_cast<std::size_t>(k);
+      const double t = mid < on[ks] ? t_on[ks] : t_off[ks];
+      a.x.segment(model.field_offset(k), model.field_size(k)) += (sigma * t / w[ks].norm()) * w[ks];
+    }
+    atoms.push_back(std::move(a));
+  }
+  return atoms;
+}
+
+/// Adds n²·(Identity-C gradient) of `net` on the rows `x`, `x_prime` with importance `alpha`
+/// (n = rows) to `field`, undoing the call's 1/(2n²).
+void add_gradient(const TwoLayerNetwork& net, Eigen::MatrixXd x, Eigen::MatrixXd x_prime, Eigen::MatrixXd alpha,
+                  std::vector<Eigen::VectorXd>& field) {
+  const double n = static_cast<double>(x.rows());
+  TwoViewBatch batch;
+  batch.x = std::move(x);
+  batch.x_prime = std::move(x_prime);
+  const TwoLayerGradient g = net.energy_gradient(batch, PairwiseImportance::from_matrix(std::move(alpha)));
+  for (std::size_t k = 0; k < field.size(); ++k) field[k] += n * n * g.filters[k].col(0);
+}
+
 /// From d, b, L_k, Δ_k, p0, p1 already in `out`: the secular root, s, Z and Ã_k.
 void solve_modulation(GlobalModulation& out) {
   out.root = solve_secular(out.d, out.b, out.p0 * out.p1);
@@ -192,6 +256,106 @@ GlobalModulation global_modulation(const data::ClassModel& model, const std::vec
   }
   solve_modulation(out);
   return out;
+}
+
+std::vector<Eigen::VectorXd> two_layer_population_field(const data::ClassModel& model,
+                                                        const std::vector<Eigen::VectorXd>& w,
+                                                        const Eigen::Ref<const Eigen::VectorXd>& s,
+                                                        const Activation& activation) {
+  constexpr const char* where = "two_layer_population_field";
+  check_filters(model, w, where);
+  require(s.size() == model.num_fields(), where, "length of s", s.size(), "== K = " + std::to_string(model.num_fields()));
+  require_finite(s, where, "s");
+  const Eigen::Index k_count = model.num_fields(), d = model.dim();
+  // Rows before the support is built: 4^K base points times at most K + 1 atoms.
+  constexpr Eigen::Index max_rows = 32768, block = 2048, twin_pairs_per_call = 256;
+  const Eigen::Index atoms_max = activation.kind() == Activation::Kind::linear ? 1 : k_count + 1;
+  require(k_count <= 9 && (Eigen::Index{1} << (2 * k_count)) * atoms_max <= max_rows, where,
+          "main rows 4^K*(atoms per x0) with K", k_count,
+          "<= " + std::to_string(max_rows) + " (K <= 6 for ReLU/leaky, K <= 7 for linear): the exact batch is too large");
+  std::vector<Eigen::MatrixXd> filters;
+  for (const Eigen::VectorXd& wk : w) filters.emplace_back(wk);
+  const TwoLayerNetwork net(filters, s.transpose(), activation);
+
+  // Main rows (x = x' = atom, weight p·π) and twin pairs (x = atom j, x' = atom j', α = p·π_jπ_j').
+  const std::vector<data::ClassSupportPoint> support = model.support();
+  std::vector<Eigen::VectorXd> main_x;
+  std::vector<double> main_weight;
+  std::vector<Eigen::VectorXd> twin_x, twin_x_prime;
+  std::vector<double> twin_alpha;
+  for (std::size_t i = 0; i + 1 < support.size(); i += 2) {  // indices 2j (z = 0) and 2j + 1 (z = 1) share x0
+    const double p = support[i].probability + support[i + 1].probability;
+    if (!(p > 0.0)) continue;
+    const std::vector<NoiseAtom> atoms = view_atoms(model, support[i].x0, w, activation);
+    for (std::size_t j = 0; j < atoms.size(); ++j) {
+      main_x.push_back(atoms[j].x);
+      main_weight.push_back(p * atoms[j].weight);
+      for (std::size_t jp = j + 1; jp < atoms.size(); ++jp) {
+        twin_x.push_back(atoms[j].x);
+        twin_x_prime.push_back(atoms[jp].x);
+        twin_alpha.push_back(p * atoms[j].weight * atoms[jp].weight);
+      }
+    }
+  }
+  std::vector<Eigen::VectorXd> field;
+  for (Eigen::Index k = 0; k < k_count; ++k) field.push_back(Eigen::VectorXd::Zero(model.field_size(k)));
+  auto rows = [](const std::vector<Eigen::VectorXd>& v, Eigen::Index begin, Eigen::Index count, Eigen::MatrixXd& out,
+                 Eigen::Index at) {
+    for (Eigen::Index r = 0; r < count; ++r) out.row(at + r) = v[static_cast<std::size_t>(begin + r)].transpose();
+  };
+  // Main rows in blocks: α_ij = ω_iω_j between (and, on the diagonal blocks, within) blocks.
+  const auto n_main = static_cast<Eigen::Index>(main_x.size());
+  const Eigen::Map<const Eigen::VectorXd> omega(main_weight.data(), n_main);
+  for (Eigen::Index bi = 0; bi < n_main; bi += block) {
+    const Eigen::Index ni = std::min(block, n_main - bi);
+    for (Eigen::Index bj = bi; bj < n_main; bj += block) {
+      const Eigen::Index nj = bj == bi ? 0 : std::min(block, n_main - bj);
+      const Eigen::Index n = ni + nj;
+      if (n < 2) continue;  // a single row has no pair
+      Eigen::MatrixXd x(n, d), alpha = Eigen::MatrixXd::Zero(n, n);
+      rows(main_x, bi, ni, x, 0);
+      if (nj > 0) {
+        rows(main_x, bj, nj, x, ni);
+        alpha.topRightCorner(ni, nj) = omega.segment(bi, ni) * omega.segment(bj, nj).transpose();
+        alpha.bottomLeftCorner(nj, ni) = alpha.topRightCorner(ni, nj).transpose();
+      } else {
+        alpha = omega.segment(bi, ni) * omega.segment(bi, ni).transpose();
+        alpha.diagonal().setZero();
+      }
+      Eigen::MatrixXd x_prime = x;
+      add_gradient(net, std::move(x), std::move(x_prime), std::move(alpha), field);
+    }
+  }
+  // Twin pairs, block-diagonal α (each pair coupled only to itself).
+  const auto n_twins = static_cast<Eigen::Index>(twin_x.size());
+  for (Eigen::Index b0 = 0; b0 < n_twins; b0 += twin_pairs_per_call) {
+    const Eigen::Index pairs = std::min(twin_pairs_per_call, n_twins - b0);
+    Eigen::MatrixXd x(2 * pairs, d), x_prime(2 * pairs, d), alpha = Eigen::MatrixXd::Zero(2 * pairs, 2 * pairs);
+    for (Eigen::Index q = 0; q < pairs; ++q) {
+      const auto qs = static_cast<std::size_t>(b0 + q);
+      x.row(2 * q) = x.row(2 * q + 1) = twin_x[qs].transpose();
+      x_prime.row(2 * q) = x_prime.row(2 * q + 1) = twin_x_prime[qs].transpose();
+      alpha(2 * q, 2 * q + 1) = alpha(2 * q + 1, 2 * q) = twin_alpha[qs];
+    }
+    add_gradient(net, std::move(x), std::move(x_prime), std::move(alpha), field);
+  }
+  return field;
+}
+
+Eigen::MatrixXd modulated_covariance(const GlobalModulation& g, const Eigen::Ref<const Eigen::VectorXd>& s,
+                                     Eigen::Index k) {
+  constexpr const char* where = "modulated_covariance";
+  const Eigen::Index k_count = g.b.size();
+  require(k_count >= 1 && g.d.size() == k_count && static_cast<Eigen::Index>(g.within.size()) == k_count &&
+              static_cast<Eigen::Index>(g.between.size()) == k_count,
+          where, "statistics of g (K)", k_count, "K >= 1 and L_k, Δ_k, d, b for every RF");
+  require(k >= 0 && k < k_count, where, "k", k, "0 <= k < K = " + std::to_string(k_count));
+  require(s.size() == k_count, where, "length of s", s.size(), "== K = " + std::to_string(k_count));
+  require_finite(s, where, "s");
+  require(g.b(k) != 0.0, where, "b_" + std::to_string(k), g.b(k), "b_k != 0");
+  const auto ks = static_cast<std::size_t>(k);
+  const double coupling = g.p0 * g.p1 * s(k) * s.dot(g.b) / g.b(k);
+  return s(k) * s(k) * g.within[ks] + coupling * g.between[ks] * g.between[ks].transpose();
 }
 
 GlobalModulation estimate_global_modulation(const data::ClassModel& model, const data::ClassSample& sample,

@@ -77,6 +77,48 @@ Eigen::MatrixXd hidden_covariance(const data::ClassModel& model, const std::vect
 std::vector<Eigen::VectorXd> generic_field(const data::ClassModel& model, const std::vector<Eigen::VectorXd>& w,
                                            const Eigen::Ref<const Eigen::VectorXd>& s, const Activation& activation);
 
+/// The generic two-layer field of Identity C at VᵀV = s sᵀ in the population limit, taken from
+/// the library's own Identity-C gradient: TwoLayerNetwork::energy_gradient of the network with
+/// filters w_k (M = 1 per RF) and top layer V = sᵀ (p = 1), evaluated on a weighted batch on
+/// which C_α equals the population covariance Cov_{x0}(E[·|x0], E[·|x0]) exactly:
+///
+///  - the base samples are the exact support of `model` (points with the same x0 and different z
+///    merged, probabilities p);
+///  - the augmentation noise of one view is replaced, per x0, by finitely many atoms with the
+///    same first conditional moments: for each RF the standard-normal component t_k of the noise
+///    along ŵ_k takes its conditional mean on each side of the kink (E[t | t > −c_k] =
+///    φ(c_k)/Φ(c_k) with weight Φ(c_k), E[t | t < −c_k] = −φ(c_k)/Φ(−c_k) with weight Φ(−c_k),
+///    c_k = w_kᵀx0_k/(σ‖w_k‖)), the RFs coupled comonotonically (at most K + 1 atoms a_j with
+///    weights π_j); the noise orthogonal to ŵ_k is dropped (mean zero, it does not move the gate).
+///    Since h' is constant on each side of the kink (linear, ReLU, leaky ReLU) and h(u) = h'(u)u,
+///    the atoms reproduce μ̃_k(x0) and g_k(x0) exactly; linear h needs one atom, x0 itself;
+///  - "main" rows x = x' = a_j with weights ω = p·π_j and α_ij = ω_iω_j (i ≠ j) give
+///    1/(2N²)·Σα_ij(a_i − a_j)(b_i − b_j)ᵀ = Cov_ω/N²: the population covariance plus the
+///    within-x0 covariance of the atoms; pairs of identical "twin" rows x = a_j, x' = a_j'
+///    (j < j'), coupled only to each other with α = p·π_jπ_j', add only the −r_i(a_i − a'_i)(…)ᵀ
+///    term of C_α and remove that within-x0 covariance exactly.
+///
+/// The library gradient is called on blocks of rows (C_α is a sum over pairs (i, j), so α splits
+/// into blocks; each call's 1/(2N_call²) is undone) and the results are summed. Exact up to
+/// rounding. Cost O(R²·d/K) with R = 4^K·(K + 1) main rows (4^K for linear h); throws
+/// std::invalid_argument when R > 32768 (K ≥ 7 for ReLU), and as global_modulation for K, w.
+/// s: length K, finite.
+std::vector<Eigen::VectorXd> two_layer_population_field(const data::ClassModel& model,
+                                                        const std::vector<Eigen::VectorXd>& w,
+                                                        const Eigen::Ref<const Eigen::VectorXd>& s,
+                                                        const Activation& activation);
+
+/// The global-modulated covariance of RF k at an arbitrary unit-free top layer s (length K,
+/// finite), from the statistics of `g` (within, between, b, p0, p1; its secular root is not
+/// used):
+///   Ã_k(s) = s_k² L_k + p_0p_1 · s_k (sᵀb)/b_k · Δ_kΔ_kᵀ,
+/// so that Ã_k(s) w_k = s_k Σ_l s_l Cov(μ̃_k, g_l), the generic field at VᵀV = s sᵀ (RFs
+/// conditionally independent given z: Cov(μ̃_k, g_l) = p_0p_1 Δ_k b_l for l ≠ k). At s = g.s it
+/// equals g.modulated[k]. Needs b_k ≠ 0 (throws std::invalid_argument otherwise) and
+/// 0 ≤ k < K.
+Eigen::MatrixXd modulated_covariance(const GlobalModulation& g, const Eigen::Ref<const Eigen::VectorXd>& s,
+                                     Eigen::Index k);
+
 /// The per-RF class statistics estimated from a labelled two-view sample (uniform α), for
 /// filters w (K vectors, w_k of length d_k) with M = 1: with x̃_k, x̃'_k the gated inputs of RF k
 /// in the two views and classes grouped by z,

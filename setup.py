@@ -1,6 +1,7 @@
 """pip install --no-build-isolation .  — builds the Python module cldyn with CMake.
 
-The extension cldyn._cldyn is the CMake target _cldyn (python/CMakeLists.txt), built in
+The extensions cldyn._cldyn and cldyn._checks (every check, for cldyn.checks) are the CMake
+targets _cldyn and _checks (python/CMakeLists.txt), built in
 build-python/ with the interpreter that runs pip; the package's Python files come from
 python/cldyn. No package registry is needed: setuptools, pybind11, Eigen and the other C++
 dependencies come from Debian (scripts/setup). docs/python.md has the details.
@@ -29,12 +30,13 @@ class CMakeBuild(build_ext):
         build = pathlib.Path(os.environ.get("CLDYN_PIP_BUILD_DIR", ROOT / "build-python"))
         configure = ["cmake", "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
                      f"-DPython3_EXECUTABLE={sys.executable}", "-DCLDYN_BUILD_PYTHON=ON",
-                     "-DCLDYN_BUILD_TESTS=OFF", "-DCLDYN_BUILD_EXPERIMENTS=OFF",
+                     "-DCLDYN_BUILD_TESTS=OFF", "-DCLDYN_BUILD_EXPERIMENTS=ON",
                      "-DCLDYN_BUILD_BENCH=OFF"]
         subprocess.run(configure, check=True)
-        subprocess.run(["cmake", "--build", str(build), "--target", "_cldyn", "-j",
+        module = ext.name.split(".")[-1]
+        subprocess.run(["cmake", "--build", str(build), "--target", module, "-j",
                         str(os.cpu_count() or 2)], check=True)
-        built = next((build / "python" / "cldyn").glob("_cldyn*.so"))
+        built = next((build / "python" / "cldyn").glob(module + "*.so"))
         target = pathlib.Path(self.get_ext_fullpath(ext.name))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(built, target)
@@ -47,7 +49,7 @@ setup(
     packages=["cldyn"],
     package_dir={"cldyn": "python/cldyn"},
     package_data={"cldyn": ["py.typed", "*.pyi"]},
-    ext_modules=[CMakeExtension("cldyn._cldyn")],
+    ext_modules=[CMakeExtension("cldyn._cldyn"), CMakeExtension("cldyn._checks")],
     cmdclass={"build_ext": CMakeBuild},
     python_requires=">=3.9",
     zip_safe=False,

@@ -45,7 +45,7 @@ const RegisteredCheck& find_registered_check(const std::string& name) {
 
 CheckRun run_registered(const std::string& name, const std::vector<std::string>& args, bool parse_only) {
   const RegisteredCheck& check = find_registered_check(name);
-  std::vector<std::string> words{"check_" + name};
+  std::vector<std::string> words{check.info.program.empty() ? "check_" + name : check.info.program};
   words.insert(words.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& w : words) argv.push_back(w.data());
@@ -57,7 +57,7 @@ CheckRun run_registered(const std::string& name, const std::vector<std::string>&
   } catch (const std::exception& e) {
     run.exit_code = 2;
     run.result = nullptr;
-    err << "check_" << name << ": error: " << e.what() << "\n";
+    err << words.front() << ": error: " << e.what() << "\n";
   }
   run.output = out.str();
   run.error = err.str();

@@ -120,8 +120,9 @@ void parallel_runs(long n, const Rng& root, std::uint64_t first, const std::stri
 
 /// What a check is called and says in --help.
 struct CheckInfo {
-  std::string name;         ///< JSON stem; the program is check_<name>
+  std::string name;         ///< JSON stem and registry name
   std::string description;  ///< --help
+  std::string program = ""; ///< the executable ("" : check_<name>; studies: study_<name>)
 };
 
 /// Where a check run writes: its text (header, reports, verdict table) and its error lines. An
@@ -144,7 +145,7 @@ template <class Options, class Result>
 int run_check(const CheckInfo& info, int argc, char** argv,
               Result (*compute)(const Options&, std::uint64_t, const Context&),
               void (*report)(Check&, const Options&, const Result&), const CheckStreams& io = {}) {
-  Check check(info.name, info.description, "", *io.out, *io.err);
+  Check check(info.name, info.description, info.program, *io.out, *io.err);
   Options options;
   OptionSet set(check.app());
   options.describe(set);
@@ -153,7 +154,7 @@ int run_check(const CheckInfo& info, int argc, char** argv,
   if constexpr (requires { options.skip_reason(); }) {
     // A check whose data may be absent (e.g. a Debian data package): one line and exit 0.
     if (const std::optional<std::string> why = options.skip_reason()) {
-      *io.out << "check_" << info.name << ": skipped: " << *why << "\n";
+      *io.out << (info.program.empty() ? "check_" + info.name : info.program) << ": skipped: " << *why << "\n";
       return 0;
     }
   }

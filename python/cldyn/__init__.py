@@ -32,7 +32,18 @@ __all__ = [
     "certified_fixed_points",
     "token_run",
     "from_torch",
+    "checks",
 ]
+
+
+def __getattr__(name):
+    # cldyn.checks (every check's computation, in-process) is imported on first use: it is a
+    # second extension module, built when the experiments are (python/CMakeLists.txt).
+    if name == "checks":
+        import importlib
+
+        return importlib.import_module(".checks", __name__)
+    raise AttributeError(f"module 'cldyn' has no attribute {name!r}")
 
 
 def analyze(X, Xp, W, *, activation, loss, tau=None, eps=None, layout="dK", negatives="view1",

@@ -1,0 +1,248 @@
+// study_phase_diagram — the landscape of one node over a grid (issue 18; theory §4, Claim 2):
+// for the mixture model with L patterns of pairwise cosine c (overlap) and augmentation noise σ,
+// the number of certified stable optima of one ReLU node's exact population landscape, and how
+// many patterns have one within cos 0.95 ("near"), with the linear node as the baseline. "One
+// stable optimum per pattern" is where #stable = L and the stable points' nearest patterns are
+// all different (each pattern has its own optimum, however far it tilts from it as the patterns
+// overlap; the smallest such cosine is reported); the heat maps (one per L) show where that
+// stops holding. Claim 2 (theory §4: orthonormal patterns, small σ) is asserted on the grid's
+// c = 0 column for σ ≤ --small-sigma; the rest of the grid is measured and drawn.
+//
+// Patterns: u_l = Q·G^{1/2} e_l with Q a random d × L orthonormal frame and G = (1 − c)I + c11ᵀ,
+// so ‖u_l‖ = 1 and u_lᵀu_m = c. Weights p_l ∝ 0.2 + 0.1·l (l = 0 … L−1), normalised — distinct,
+// so that the linear landscape's top eigenvalue is simple (uniform p with c = 0 makes it
+// (L−1)-fold and the linear node has no strict optimum). The search starts from every pattern
+// and from --starts random directions (random starts alone miss the small basins of weak
+// patterns: with 48 of them, L = 8 at c = 0 found 5–7 of its stable points, varying with σ
+// without a trend). Every counted optimum is certified
+// (analysis::certified_fixed_points: relative tangent residual ≤ 1e-8, Riemannian Hessian
+// negative definite); starts that did not certify are counted as such.
+//
+// InfoNCE is not in this study yet: its landscape has no population form, and the certified
+// count on finite samples (check_infonce_optima) is the measurement to grid next.
+#include <Eigen/Eigenvalues>
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "cldyn/analysis/analysis.hpp"
+#include "common/latent.hpp"
+#include "common/shape.hpp"
+
+using namespace cldyn;
+using namespace cldyn::experiments;
+
+namespace {
+
+struct Options {
+  std::vector<double> sigmas = {0.05, 0.07, 0.1, 0.14, 0.2, 0.3, 0.4, 0.55, 0.75, 1.0};
+  std::vector<double> overlaps = {0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
+  std::vector<Eigen::Index> Ls = {3, 5, 8};
+  Eigen::Index d = 20, starts = 48;
+  double cos_threshold = 0.95, small_sigma = 0.4;
+  analysis::CertifiedSearchOptions search;
+
+  void describe(OptionSet& o) {
+    o.add("--sigmas", sigmas, "Augmentation noise values σ (grid axis)")->check(positive_number());
+    o.add("--overlaps", overlaps, "Pairwise pattern cosines c (grid axis), 0 <= c < 1")->check(CLI::Range(0.0, 0.99));
+    o.add("--Ls", Ls, "Numbers of patterns L (one heat map each), L <= d")->check(CLI::Range(1, 1000));
+    o.add("--d", d, "Input dimension d")->check(CLI::Range(1, 10000));
+    o.add("--starts", starts, "Random starts of the certified search per landscape (besides one per pattern)")->check(CLI::Range(1, 1000000));
+    o.add("--cos-threshold", cos_threshold, "Cosine that counts as 'near a pattern'")->check(CLI::Range(0.0, 1.0));
+    o.add("--small-sigma", small_sigma, "Largest sigma at which Claim 2 (small sigma) is asserted")->check(positive_number());
+    o.record("certificate/tolerance", search.tolerance);
+    o.record("certificate/dedup_cosine", search.dedup_cosine);
+  }
+  void validate() const {
+    for (Eigen::Index L : Ls)
+      if (L > d) throw std::invalid_argument("--Ls: L = " + std::to_string(L) + " violates L <= d = " + std::to_string(d));
+  }
+  void use_smoke_sizes() {
+    sigmas = {0.1, 0.4, 1.0};
+    overlaps = {0.0, 0.5, 0.9};
+    Ls = {3, 5};
+    starts = std::min<Eigen::Index>(starts, 24);
+  }
+};
+
+/// One landscape of the grid.
+struct Cell {
+  Eigen::Index L = 0;
+  double sigma = 0.0, overlap = 0.0;
+  bool relu = true;
+  Eigen::Index stable = 0, saddles = 0, near = 0, matched = 0, starts = 0, certified_starts = 0;
+  double max_residual = 0.0;  ///< over the counted (stable) optima
+  double min_cosine = 1.0;    ///< smallest cosine of a stable point to its nearest pattern
+  /// #stable = L and every pattern is the nearest of one stable point.
+  bool one_per_pattern() const { return stable == L && matched == L; }
+};
+
+struct Result {
+  std::vector<Cell> cells;  // L slowest, then σ, then c, then ReLU before linear
+};
+
+Eigen::MatrixXd overlapping_patterns(Eigen::Index d, Eigen::Index L, double c, Rng& rng) {
+  const Eigen::MatrixXd g = rng.normal_matrix(d, L);
+  const Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(g).householderQ() * Eigen::MatrixXd::Identity(d, L);
+  const Eigen::MatrixXd gram = (1.0 - c) * Eigen::MatrixXd::Identity(L, L) + c * Eigen::MatrixXd::Ones(L, L);
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(gram);
+  const Eigen::MatrixXd root = eig.eigenvectors() * eig.eigenvalues().cwiseSqrt().asDiagonal() * eig.eigenvectors().transpose();
+  return q * root;
+}
+
+Cell measure(const Options& o, Eigen::Index L, double sigma, double c, bool relu, std::uint64_t seed, std::uint64_t stream) {
+  Rng pattern_rng(seed, 40 + static_cast<std::uint64_t>(L));  // one frame per L: the grid varies c and σ only
+  const Eigen::MatrixXd patterns = overlapping_patterns(o.d, L, c, pattern_rng);
+  std::vector<double> weights;
+  for (Eigen::Index l = 0; l < L; ++l) weights.push_back(0.2 + 0.1 * static_cast<double>(l));
+  data::LatentModelOptions mo;
+  mo.d = o.d;
+  mo.L = L;
+  mo.sigma = sigma;
+  mo.probabilities = data::normalise_probabilities(weights);
+  const data::LatentModel model(mo, patterns);
+  const Activation act = relu ? Activation::relu() : Activation::linear();
+  const analysis::PopulationLandscape land(analysis::DiscretePopulation::from_model(model), act);
+  analysis::CertifiedSearchOptions so = o.search;
+  so.random_starts = o.starts;
+  so.seed = Rng(seed, 50).substream(stream).next_u64();
+  // Starts: every pattern (a stable point near a pattern with a small basin is not missed) and
+  // --starts random directions; every counted point is certified either way.
+  const analysis::CertifiedSearch found = analysis::certified_fixed_points(land, patterns, so);
+  Cell cell{L, sigma, c, relu};
+  cell.starts = found.starts;
+  cell.certified_starts = found.converged;
+  std::vector<bool> covered(static_cast<std::size_t>(L), false), nearest(static_cast<std::size_t>(L), false);
+  for (const auto& p : found.points) {
+    if (!p.stable) {
+      ++cell.saddles;
+      continue;
+    }
+    ++cell.stable;
+    cell.max_residual = std::max(cell.max_residual, p.residual);
+    const PatternMatch m = best_pattern(patterns, p.w, land.sign_symmetric());
+    nearest[static_cast<std::size_t>(m.index)] = true;
+    cell.min_cosine = std::min(cell.min_cosine, m.cosine);
+    if (m.cosine >= o.cos_threshold) covered[static_cast<std::size_t>(m.index)] = true;
+  }
+  cell.near = std::count(covered.begin(), covered.end(), true);
+  cell.matched = std::count(nearest.begin(), nearest.end(), true);
+  return cell;
+}
+
+Result compute(const Options& o, std::uint64_t seed, const Context& ctx) {
+  Result r;
+  const std::size_t ns = o.sigmas.size(), nc = o.overlaps.size();
+  const long n = static_cast<long>(o.Ls.size() * ns * nc * 2);
+  r.cells.resize(static_cast<std::size_t>(n));
+  parallel_runs(n, Rng(seed), 0, "phase diagram", ctx, [&](long i, Rng&) {
+    const auto k = static_cast<std::size_t>(i);
+    const bool relu = k % 2 == 0;
+    const std::size_t c = (k / 2) % nc, s = (k / 2 / nc) % ns, l = k / 2 / nc / ns;
+    r.cells[k] = measure(o, o.Ls[l], o.sigmas[s], o.overlaps[c], relu, seed, k);
+  });
+  return r;
+}
+
+void report_figures(Check& check, const Options& o, const Result& r) {
+  for (Eigen::Index L : o.Ls) {
+    std::vector<std::vector<std::string>> rows;
+    for (const Cell& c : r.cells)
+      if (c.L == L && c.relu)
+        rows.push_back({shortest(c.sigma), shortest(c.overlap), std::to_string(c.stable), std::to_string(c.near),
+                        c.one_per_pattern() ? "1" : "0", fixed(c.min_cosine, 2)});
+    const std::string stem = "phase_diagram_L" + std::to_string(L);
+    // Cells on the grid's indices (σ and c are not evenly spaced); the label is #stable/#near.
+    auto tics = [](const std::vector<double>& values) {
+      std::vector<std::string> items;
+      for (std::size_t i = 0; i < values.size(); ++i) items.push_back("'" + shortest(values[i]) + "' " + std::to_string(i));
+      std::string text = items.front();
+      for (std::size_t i = 1; i < items.size(); ++i) text.append(", ").append(items[i]);
+      return text;
+    };
+    const std::string xtics = tics(o.sigmas), ytics = tics(o.overlaps);
+    const std::string nc = std::to_string(o.overlaps.size());
+    const std::string note = check.write_figure(
+        stem, {"sigma", "overlap", "stable", "near", "one_per_pattern", "min_cosine"}, rows,
+        "set title \"One ReLU node, mixture model, L = " + std::to_string(L) +
+            ": certified stable optima\\n(label: stable / near a pattern (cos >= " + shortest(o.cos_threshold) +
+            "); framed: one per pattern)\"\n"
+            "set xlabel 'augmentation noise sigma'\nset ylabel 'pattern overlap c (pairwise cosine)'\n"
+            "set xtics (" + xtics + ")\nset ytics (" + ytics + ")\n"
+            "set xrange [-0.5:" + std::to_string(o.sigmas.size()) + "-0.5]\nset yrange [-0.5:" + nc + "-0.5]\n"
+            "set cblabel 'certified stable optima'\nset palette defined (0 'white', 1 '#deebf7', 2 '#9ecae1', 3 '#4292c6')\n"
+            "set cbrange [0:*]\nunset key\n"
+            "plot '" + stem + ".csv' using (int($0)/" + nc + "):(int($0)%" + nc + "):3 with image, "
+            "'' using (int($0)/" + nc + "):(int($0)%" + nc + "):(sprintf('%d/%d', $3, $4)) with labels font ',9', "
+            "'' using (int($0)/" + nc + "):(int($0)%" + nc + "):($5 > 0 ? 0.45 : 1/0):($5 > 0 ? 0.45 : 1/0) "
+            "with boxxyerror fs empty border lc rgb 'black' lw 2");
+    if (!note.empty()) check.report(note);
+  }
+}
+
+void report(Check& check, const Options& o, const Result& r) {
+  nlohmann::json cells = nlohmann::json::array();
+  Eigen::Index relu_c0_cells = 0, relu_c0_ok = 0, linear_cells = 0, linear_one = 0, uncertified = 0, starts = 0;
+  double worst_residual = 0.0;
+  for (const Cell& c : r.cells) {
+    cells.push_back({{"L", c.L}, {"sigma", c.sigma}, {"overlap", c.overlap}, {"activation", c.relu ? "relu" : "linear"},
+                     {"stable", c.stable}, {"saddles", c.saddles}, {"near_pattern", c.near},
+                     {"matched_patterns", c.matched}, {"min_cosine", c.min_cosine},
+                     {"one_per_pattern", c.one_per_pattern()}, {"starts", c.starts},
+                     {"certified_starts", c.certified_starts}, {"max_residual", c.max_residual}});
+    uncertified += c.starts - c.certified_starts;
+    starts += c.starts;
+    worst_residual = std::max(worst_residual, c.max_residual);
+    if (c.relu && c.overlap == 0.0 && c.sigma <= o.small_sigma) {
+      ++relu_c0_cells;
+      if (c.near == c.L) ++relu_c0_ok;
+    }
+    if (!c.relu) {
+      ++linear_cells;
+      if (c.stable == 1) ++linear_one;
+    }
+  }
+  check.series()["cells"] = cells;
+  // Per L and σ: the largest overlap up to which every smaller one keeps one optimum per pattern.
+  nlohmann::json boundary = nlohmann::json::array();
+  for (Eigen::Index L : o.Ls) {
+    std::string line = "L = " + std::to_string(L) + ": one stable optimum per pattern (ReLU) up to c =";
+    for (double s : o.sigmas) {
+      double last = -1.0;
+      for (double ov : o.overlaps) {  // overlaps in the given order; the boundary is the first break
+        const auto it = std::find_if(r.cells.begin(), r.cells.end(), [&](const Cell& c) {
+          return c.relu && c.L == L && c.sigma == s && c.overlap == ov;
+        });
+        if (!it->one_per_pattern()) break;
+        last = ov;
+      }
+      boundary.push_back({{"L", L}, {"sigma", s}, {"max_overlap", last < 0 ? nlohmann::json(nullptr) : nlohmann::json(last)}});
+      line.append(" ").append(last < 0 ? std::string("none") : shortest(last)).append(" (σ ").append(shortest(s)).append(")");
+    }
+    check.report(line);
+  }
+  check.series()["boundary"] = boundary;
+  check.report("certified starts: " + std::to_string(starts - uncertified) + " of " + std::to_string(starts) +
+               " (the others are counted nowhere); largest residual of a counted optimum " + sci(worst_residual, 2));
+  report_figures(check, o, r);
+  check.add_claim(Claim::of("PD-relu-c0",
+                            "Claim 2 on the grid: at c = 0 (orthonormal patterns) and sigma <= " + shortest(o.small_sigma) +
+                                ", every pattern has a certified stable ReLU optimum within cos " +
+                                shortest(o.cos_threshold) + ", at every such sigma and every L",
+                            "all", std::to_string(relu_c0_ok) + "/" + std::to_string(relu_c0_cells) + " cells",
+                            static_cast<double>(relu_c0_ok), Bound::all_of(static_cast<double>(relu_c0_cells)))
+                      .needs(relu_c0_cells > 0));
+  check.add_claim(Claim::of("PD-linear-one", "the linear node has exactly one certified stable direction at every grid point",
+                            "all", std::to_string(linear_one) + "/" + std::to_string(linear_cells),
+                            static_cast<double>(linear_one), Bound::all_of(static_cast<double>(linear_cells))));
+}
+
+}  // namespace
+
+const cldyn::experiments::CheckInfo kInfo{
+    "phase_diagram",
+    "The landscape of one ReLU node over a grid of augmentation noise sigma x pattern overlap c x L: certified "
+    "stable optima, how many sit near a pattern, where 'one per pattern' stops holding; linear baseline",
+    "study_phase_diagram"};
+
+CLDYN_REGISTER_CHECK(kInfo, Options, Result, compute, report)

@@ -125,6 +125,7 @@ int Check::parse(int argc, char** argv) {
     option->delimiter(',');
     option->description(option->get_description() + " (list: a,b or a b)");
   }
+  args_.assign(argv + 1, argv + argc);
   try {
     app_.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -163,6 +164,13 @@ int Check::parse(int argc, char** argv) {
   if (threads_ > 0) omp_set_num_threads(threads_);
   start_ = std::chrono::steady_clock::now();
   return -1;
+}
+
+void Check::reapply_given_options() {
+  // CLI11 sets a bound variable only for an option that has results, so a second parse of the
+  // same words sets exactly the given options again; it cannot fail where the first succeeded.
+  std::vector<std::string> reversed(args_.rbegin(), args_.rend());
+  app_.parse(reversed);
 }
 
 void Check::begin() {

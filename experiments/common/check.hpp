@@ -59,6 +59,10 @@ class Check {
   /// `--p 0.2, 0.3` are the same. parse() sets the delimiter on every such option, so no check
   /// can forget it, and adds "(list: a,b or a b)" to its help.
   int parse(int argc, char** argv);
+  /// Sets again every option the command line (or its --config file) gave, after a check has
+  /// changed defaults (the --smoke sizes): --smoke lowers only what the user did not set. Call
+  /// after a successful parse().
+  void reapply_given_options();
 
   /// Reports a usage error found after parse() (e.g. an option combination a library routine
   /// refuses): one line "<program>: error: <what> (see --help)" on stderr; returns 2 (return
@@ -115,6 +119,7 @@ class Check {
 
  private:
   std::string reproducible_config() const;
+  std::vector<std::string> args_;  ///< the words parse() was given (reapply_given_options)
   std::terminate_handler previous_terminate_ = nullptr;
   std::string name_;
   CLI::App app_;

@@ -158,7 +158,15 @@ int run_check(const CheckInfo& info, int argc, char** argv,
       return 0;
     }
   }
-  if (check.smoke()) options.use_smoke_sizes();
+  if (check.smoke()) {
+    options.use_smoke_sizes();
+    check.reapply_given_options();  // --smoke lowers only what was not given
+    try {
+      options.validate();
+    } catch (const std::invalid_argument& e) {
+      return check.usage_error(e.what());
+    }
+  }
   if constexpr (requires { options.memory_bytes(); }) {
     if (const int rc = check.require_memory(options.memory_bytes(), options.memory_what()); rc >= 0) return rc;
   }

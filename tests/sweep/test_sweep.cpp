@@ -66,6 +66,11 @@ TEST(CheckRegistry, RunsARegisteredCheckInProcess) {
   EXPECT_FALSE(fail.result["claims"][0]["pass"].get<bool>());
   const CheckRun smoke = run_registered("toy_sweep_test", {"--x", "4", "--seed", "3", "--smoke"});
   EXPECT_EQ(smoke.exit_code, 0);  // the smoke limit is 20
+  // --smoke lowers only what was not given: an explicit --limit keeps its value.
+  const CheckRun given = run_registered("toy_sweep_test", {"--x", "4", "--seed", "3", "--smoke", "--limit", "5"});
+  EXPECT_EQ(given.exit_code, 1);
+  EXPECT_EQ(given.result["params"]["limit"], 5.0);
+  EXPECT_EQ(smoke.result["params"]["limit"], 20.0);
   const CheckRun usage = run_registered("toy_sweep_test", {"--x", "-1"});
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_TRUE(usage.result.is_null());

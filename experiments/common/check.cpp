@@ -1,4 +1,5 @@
 #include "common/check.hpp"
+#include "common/figure.hpp"
 
 #include <omp.h>
 #include <unistd.h>
@@ -201,20 +202,26 @@ std::string Check::write_figure(const std::string& stem, const std::vector<std::
                                 const std::vector<std::vector<std::string>>& rows,
                                 const std::string& gnuplot_script) {
   if (out_dir_.empty()) return "";
-  // Fields never contain the separator (gnuplot does not parse quoted CSV fields): a comma
-  // inside a label becomes ';'.
-  auto field = [](std::string s) {
-    std::replace(s.begin(), s.end(), ',', ';');
-    return s;
-  };
+  return write_csv_figure(out_dir_, stem, header, rows, gnuplot_script);
+}
+
+std::string csv_field(std::string s) {
+  std::replace(s.begin(), s.end(), ',', ';');
+  return s;
+}
+
+std::string write_csv_figure(const std::string& dir, const std::string& stem, const std::vector<std::string>& header,
+                             const std::vector<std::vector<std::string>>& rows, const std::string& gnuplot_script) {
+  fs::create_directories(dir);
+  const fs::path base(dir);
   std::ostringstream csv;
-  for (std::size_t i = 0; i < header.size(); ++i) csv << (i ? "," : "") << field(header[i]);
+  for (std::size_t i = 0; i < header.size(); ++i) csv << (i ? "," : "") << csv_field(header[i]);
   csv << "\n";
   for (const auto& row : rows) {
-    for (std::size_t i = 0; i < row.size(); ++i) csv << (i ? "," : "") << field(row[i]);
+    for (std::size_t i = 0; i < row.size(); ++i) csv << (i ? "," : "") << csv_field(row[i]);
     csv << "\n";
   }
-  write_file(stem + ".csv", csv.str());
+  tools::write_file_atomically((base / (stem + ".csv")).string(), csv.str());
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
     return "wrote " + stem + ".csv; figure skipped: gnuplot not found";
   }
@@ -222,14 +229,14 @@ std::string Check::write_figure(const std::string& stem, const std::vector<std::
                              "set datafile separator ','\nset key autotitle columnhead\n"
                              "set output '" + stem + ".png.tmp'\n" +
                              gnuplot_script + "\nunset output\n";
-  write_file(stem + ".gp", script);
-  const std::string cmd = "cd '" + out_dir_ + "' && gnuplot '" + stem + ".gp' 2>'" + stem +
+  tools::write_file_atomically((base / (stem + ".gp")).string(), script);
+  const std::string cmd = "cd '" + dir + "' && gnuplot '" + stem + ".gp' 2>'" + stem +
                           ".gnuplot.log' && mv '" + stem + ".png.tmp' '" + stem + ".png'";
   if (std::system(cmd.c_str()) != 0) {
     return "wrote " + stem + ".csv; gnuplot failed, see " + stem + ".gnuplot.log";
   }
   std::error_code ec;
-  fs::remove(fs::path(out_dir_) / (stem + ".gnuplot.log"), ec);
+  fs::remove(base / (stem + ".gnuplot.log"), ec);
   return "wrote " + stem + ".csv and " + stem + ".png";
 }
 

@@ -99,9 +99,8 @@ int finish(const SweepDir& dir, const Tally& tally, std::size_t ran, double seco
   return tally.error == 0 ? 0 : 1;
 }
 
-int run_local(const SweepDir& dir, const Shard& shard, const RunOptions& o) {
+int run_local(const SweepDir& dir, const std::vector<std::size_t>& todo, const RunOptions& o) {
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<std::size_t> todo = pending_runs(dir, shard);
   experiments::Progress progress("sweep", static_cast<long>(todo.size()), o.quiet);
   Tally tally;
   long computed = 0;
@@ -121,9 +120,8 @@ enum Tag : int { kReady = 1, kResult = 2, kWork = 3, kStop = 4 };
 
 /// Rank 0: deals run indices to ranks as they ask (a long run holds back no one), writes every
 /// result it receives. Polls with a 1 ms sleep so that it does not take a core from the workers.
-int deal(const SweepDir& dir, const Shard& shard, const RunOptions& o, int ranks) {
+int deal(const SweepDir& dir, const std::vector<std::size_t>& todo_list, const RunOptions& o, int ranks) {
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<std::size_t> todo_list = pending_runs(dir, shard);
   std::deque<std::size_t> todo(todo_list.begin(), todo_list.end());
   experiments::Progress progress("sweep", static_cast<long>(todo.size()), o.quiet);
   Tally tally;
@@ -219,10 +217,10 @@ int run_command(const RunOptions& o) {
   if (ranks > 1) MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
 #endif
   if (!ok) return 2;
+  const std::vector<std::size_t> todo = rank == 0 ? pending_runs(*dir, shard) : std::vector<std::size_t>{};
   if (rank == 0 && !o.quiet) {
-    const std::size_t todo = pending_runs(*dir, shard).size();
     std::cout << kProgram << ": check_" << spec.check << ", " << spec.runs() << " runs (" << spec.grid_points()
-              << " grid points x " << spec.seeds.size() << " seeds); " << todo << " to run here"
+              << " grid points x " << spec.seeds.size() << " seeds); " << todo.size() << " to run here"
               << (shard.count > 1 ? " (shard " + o.shard + ")" : "") << " on " << ranks
               << (ranks > 1 ? " ranks (rank 0 deals)" : " process") << " with "
               << (o.threads > 0 ? std::to_string(o.threads) : std::string("default")) << " threads each\n";
@@ -230,12 +228,12 @@ int run_command(const RunOptions& o) {
   try {
 #ifdef CLDYN_WITH_MPI
     if (ranks > 1) {
-      if (rank == 0) return deal(*dir, shard, o, ranks);
+      if (rank == 0) return deal(*dir, todo, o, ranks);
       work(spec, o);
       return 0;
     }
 #endif
-    return run_local(*dir, shard, o);
+    return run_local(*dir, todo, o);
   } catch (const std::exception& e) {
     std::cerr << kProgram << ": error: " << e.what() << "\n";
 #ifdef CLDYN_WITH_MPI

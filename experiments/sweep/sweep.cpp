@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/figure.hpp"
 #include "common/shape.hpp"
 #include "npy.hpp"  // cldyn::tools::write_file_atomically
 
@@ -19,6 +20,7 @@
 
 namespace cldyn::sweep {
 namespace fs = std::filesystem;
+using experiments::csv_field;
 
 namespace {
 
@@ -75,11 +77,11 @@ nlohmann::json read_json(const fs::path& path) {
   }
 }
 
-/// CSV field: a comma or quote would break the table (gnuplot reads no quoting); they become ';' and '\''.
-std::string field(std::string s) {
-  std::replace(s.begin(), s.end(), ',', ';');
-  std::replace(s.begin(), s.end(), '"', '\'');
-  return s;
+/// A number as the grid table shows it (the stream's default: 1, 0.5, 0.333333).
+std::string number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
 }
 
 }  // namespace
@@ -414,16 +416,16 @@ std::string write_summary(const SweepDir& dir) {
 
   std::ostringstream csv;  // one row per run
   csv << "index,seed";
-  for (const Axis& a : spec.axes) csv << "," << field(a.option.substr(2));
+  for (const Axis& a : spec.axes) csv << "," << csv_field(a.option.substr(2));
   csv << ",exit_code";
-  for (const std::string& id : ids) csv << "," << field(id);
+  for (const std::string& id : ids) csv << "," << csv_field(id);
   csv << "\n";
   struct Point { std::size_t runs = 0, all_pass = 0, errors = 0; std::vector<std::size_t> pass; };
   std::vector<Point> points(spec.grid_points(), Point{0, 0, 0, std::vector<std::size_t>(ids.size(), 0)});
   for (const auto& run : summary["runs"]) {
     const RunSpec r = run_spec(spec, run["index"].get<std::size_t>());
     csv << r.index << "," << r.seed;
-    for (const std::string& v : r.values) csv << "," << field(v);
+    for (const std::string& v : r.values) csv << "," << csv_field(v);
     csv << "," << run["exit_code"].get<int>();
     Point& p = points[r.point];
     ++p.runs;
@@ -440,41 +442,33 @@ std::string write_summary(const SweepDir& dir) {
     }
     csv << "\n";
   }
-  std::ostringstream grid;  // one row per grid point: pass fractions
-  grid << "point";
-  for (const Axis& a : spec.axes) grid << "," << field(a.option.substr(2));
-  grid << ",runs,errors,all_claims_pass";
-  for (const std::string& id : ids) grid << "," << field(id);
-  grid << "\n";
+  // One row per grid point: pass fractions, and the figure of them.
+  std::vector<std::string> header{"point"};
+  for (const Axis& a : spec.axes) header.push_back(a.option.substr(2));
+  header.insert(header.end(), {"runs", "errors", "all_claims_pass"});
+  header.insert(header.end(), ids.begin(), ids.end());
+  std::vector<std::vector<std::string>> rows;
   for (std::size_t pt = 0; pt < points.size(); ++pt) {
     const RunSpec r = run_spec(spec, pt * spec.seeds.size());
     const Point& p = points[pt];
-    grid << pt;
-    for (const std::string& v : r.values) grid << "," << field(v);
     const double n = static_cast<double>(p.runs);
-    grid << "," << p.runs << "," << p.errors << "," << static_cast<double>(p.all_pass) / n;
-    for (std::size_t k = 0; k < ids.size(); ++k) grid << "," << static_cast<double>(p.pass[k]) / n;
-    grid << "\n";
+    std::vector<std::string> row{std::to_string(pt)};
+    row.insert(row.end(), r.values.begin(), r.values.end());
+    row.insert(row.end(), {std::to_string(p.runs), std::to_string(p.errors), number(static_cast<double>(p.all_pass) / n)});
+    for (std::size_t k = 0; k < ids.size(); ++k) row.push_back(number(static_cast<double>(p.pass[k]) / n));
+    rows.push_back(std::move(row));
   }
   const std::string base = dir.dir().string() + "/";
   tools::write_file_atomically(base + "summary.json", summary.dump(2) + "\n");
   tools::write_file_atomically(base + "summary.csv", csv.str());
-  tools::write_file_atomically(base + "grid.csv", grid.str());
-  std::string what = "summary.json, summary.csv, grid.csv";
-  if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
-    const std::size_t first_claim = 4 + spec.axes.size() + 1;  // gnuplot columns are 1-based
-    std::ostringstream gp;
-    gp << "set terminal pngcairo size 900,600 noenhanced font ',11'\nset datafile separator ','\n"
-       << "set key autotitle columnhead outside right\nset output 'grid.png.tmp'\n"
-       << "set title 'check_" << spec.check << ": fraction of " << spec.seeds.size() << " seeds passing, per grid point'\n"
-       << "set xlabel 'grid point" << (spec.axes.empty() ? "" : " (" + spec.axes.front().option + " slowest)") << "'\n"
-       << "set ylabel 'fraction of seeds'\nset yrange [-0.05:1.05]\nset grid\n"
-       << "plot for [c=" << first_claim - 1 << ":" << first_claim + ids.size() - 1
-       << "] 'grid.csv' using 1:c with linespoints pt 7 lw 2\nunset output\n";
-    tools::write_file_atomically(base + "grid.gp", gp.str());
-    const std::string cmd = "cd '" + dir.dir().string() + "' && gnuplot grid.gp 2>grid.gnuplot.log && mv grid.png.tmp grid.png && rm -f grid.gnuplot.log";
-    what += std::system(cmd.c_str()) == 0 ? ", grid.png" : " (gnuplot failed: see grid.gnuplot.log)";
-  }
+  const std::size_t first = 4 + spec.axes.size();  // all_claims_pass; gnuplot columns are 1-based
+  std::ostringstream gp;
+  gp << "set key outside right\n"
+     << "set title 'check_" << spec.check << ": fraction of " << spec.seeds.size() << " seeds passing, per grid point'\n"
+     << "set xlabel 'grid point" << (spec.axes.empty() ? "" : " (" + spec.axes.front().option + " slowest)") << "'\n"
+     << "set ylabel 'fraction of seeds'\nset yrange [-0.05:1.05]\nset grid\n"
+     << "plot for [c=" << first << ":" << first + ids.size() << "] 'grid.csv' using 1:c with linespoints pt 7 lw 2";
+  const std::string what = "summary.json, summary.csv; " + experiments::write_csv_figure(dir.dir().string(), "grid", header, rows, gp.str());
   return what;
 }
 

@@ -184,6 +184,7 @@ struct Options {
   std::optional<std::uint64_t> structure_seed;
   std::string precision = "float";
   bool resume = false;
+  std::string out_dir;  ///< --out DIR: where finished runs are kept (none when empty: sweeps, bindings)
   CLI::Option* activation_flag = nullptr;
   CLI::Option* seeds_flag = nullptr;
 
@@ -191,6 +192,10 @@ struct Options {
   /// Every run of the grid, validated (TokenRunOptions::validate), seeds seed, seed + 1, ...
   std::vector<cldyn::TokenRunOptions> expand(std::uint64_t seed) const;
   void validate() const { (void)expand(0); }
+  void use_out_dir(const std::string& dir) {
+    if (resume && dir.empty()) throw std::invalid_argument("--resume needs --out DIR (the directory of the sweep to resume)");
+    out_dir = dir;
+  }
   void use_smoke_sizes() {
     // Seconds-scale: the reference configuration itself (one run is ~3 s of one core), ReLU and
     // linear, 2 seeds. Shorter or smaller variants were tried and rejected as smoke tests:
@@ -328,12 +333,18 @@ class RunStore {
 struct Result {
   std::vector<json> runs;  ///< run_one's record of every run of the grid, in grid order
   long reused = 0;
+  std::string resume_line;  ///< with --resume: how many runs were reused
   double sweep_seconds = 0.0;
 };
 
-Result compute(const Options& o, std::uint64_t seed, const Context& ctx, const RunStore& store) {
+/// The grid's runs. With --out DIR each finished run is also written to DIR/runs (and, with
+/// --resume, the runs found there are reused): the only files a computation writes, so that a
+/// killed sweep loses only its runs in flight. Without --out (sweeps, bindings) nothing is written.
+Result compute(const Options& o, std::uint64_t seed, const Context& ctx) {
   const std::vector<cldyn::TokenRunOptions> runs = o.expand(seed);
+  RunStore store(o.out_dir);
   Result r;
+  if (o.resume) r.resume_line = store.resume(runs);
   r.runs.resize(runs.size());
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -579,6 +590,7 @@ void report_figures(Check& check, const Options& o, const Result& r) {
 }
 
 void report(Check& check, const Options& o, const Result& r) {
+  if (!r.resume_line.empty()) check.report(r.resume_line);
   check.add_timing("sweep_seconds", r.sweep_seconds);
   check.add_timing("reused_runs", static_cast<double>(r.reused));
   report_settings(check, r);
@@ -587,30 +599,11 @@ void report(Check& check, const Options& o, const Result& r) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  Check check("exp_token_patterns",
-              "The paper's token-pattern simulation (theory §6): a two-layer network with "
-              "per-position first layers, trained by InfoNCE on token sequences built from "
-              "global patterns; does the first layer recover the pattern tokens?",
-              "exp_token_patterns");
-  Options options;
-  OptionSet set(check.app());
-  options.describe(set);
-  check.add_validation([&] {
-    options.validate();
-    if (options.resume && check.out_dir().empty())
-      throw std::invalid_argument("--resume needs --out DIR (the directory of the sweep to resume)");
-  });
-  if (const int rc = check.parse(argc, argv); rc >= 0) return rc;
-  if (check.smoke()) options.use_smoke_sizes();
-  check.params() = set.params();
-  check.begin();
-  try {
-    RunStore store(check.out_dir());
-    if (options.resume) std::cout << store.resume(options.expand(check.seed())) << "\n";
-    report(check, options, compute(options, check.seed(), Context{!check.quiet()}, store));
-    return check.finish();
-  } catch (const std::exception& e) {
-    return check.error(e.what());
-  }
-}
+const cldyn::experiments::CheckInfo kInfo{
+    "exp_token_patterns",
+    "The paper's token-pattern simulation (theory §6): a two-layer network with per-position first layers, "
+    "trained by InfoNCE on token sequences built from global patterns; does the first layer recover the pattern "
+    "tokens?",
+    "exp_token_patterns"};
+
+CLDYN_REGISTER_CHECK(kInfo, Options, Result, compute, report)

@@ -139,8 +139,11 @@ struct CheckStreams {
 /// The whole `main` of a check: options registered and parsed (with --smoke sizes and
 /// validation before anything is printed), a skip when the options say the data is absent
 /// (`std::optional<std::string> skip_reason() const`), the memory guard when the options estimate their
-/// peak (`double memory_bytes() const` and `std::string memory_what() const`), the header,
-/// compute, report and the verdict table. Returns the exit code.
+/// peak (`double memory_bytes() const` and `std::string memory_what() const`), the output
+/// directory handed to options that keep files there (`void use_out_dir(const std::string&)`,
+/// which may refuse it with std::invalid_argument: a usage error), the header, compute, report
+/// and the verdict table. An exception from compute or report is one error line and exit status
+/// 2. Returns the exit code.
 template <class Options, class Result>
 int run_check(const CheckInfo& info, int argc, char** argv,
               Result (*compute)(const Options&, std::uint64_t, const Context&),
@@ -167,14 +170,28 @@ int run_check(const CheckInfo& info, int argc, char** argv,
       return check.usage_error(e.what());
     }
   }
+  if constexpr (requires { options.use_out_dir(check.out_dir()); }) {
+    // A computation that keeps its finished runs in --out DIR (exp_token_patterns --resume).
+    try {
+      options.use_out_dir(check.out_dir());
+    } catch (const std::invalid_argument& e) {
+      return check.usage_error(e.what());
+    }
+  }
   if constexpr (requires { options.memory_bytes(); }) {
     if (const int rc = check.require_memory(options.memory_bytes(), options.memory_what()); rc >= 0) return rc;
   }
   if (io.parse_only) return 0;
   check.params() = set.params();
   check.begin();
-  const Result result = compute(options, check.seed(), Context{!check.quiet()});
-  report(check, options, result);
+  try {
+    const Result result = compute(options, check.seed(), Context{!check.quiet()});
+    report(check, options, result);
+  } catch (const std::bad_alloc&) {
+    return check.error("out of memory");
+  } catch (const std::exception& e) {
+    return check.error(e.what());  // one line naming the program, exit status 2
+  }
   const int rc = check.finish();
   if (io.document != nullptr) *io.document = check.document();
   return rc;

@@ -5,6 +5,7 @@
 //       [--threads T] [--shard i/n] [--resume] [--quiet]
 //   mpirun -np R cldyn-sweep run ...        (rank 0 deals runs to ranks 1..R-1 as they finish)
 //   cldyn-sweep merge DIR                   (the summary of a sweep run as shards)
+//   cldyn-sweep show DIR INDEX              (one run's JSON result)
 //   cldyn-sweep list                        (the checks linked in)
 //
 // Every run is the check's own computation, in-process, with --seed and --quiet added; each
@@ -39,7 +40,7 @@ constexpr const char* kProgram = "cldyn-sweep";
 
 struct RunOptions {
   std::string check, file, seeds, args, out, shard = "0/1";
-  std::vector<std::string> axes;
+  std::vector<std::string> axes, measures;
   int threads = 0;
   bool resume = false, quiet = false;
 };
@@ -47,8 +48,9 @@ struct RunOptions {
 SweepSpec spec_of(const RunOptions& o) {
   SweepSpec spec;
   if (!o.file.empty()) {
-    if (!o.check.empty() || !o.seeds.empty() || !o.args.empty() || !o.axes.empty())
-      throw std::invalid_argument("--file declares the whole sweep: give CHECK, --seeds, --axis and --args in the file");
+    if (!o.check.empty() || !o.seeds.empty() || !o.args.empty() || !o.axes.empty() || !o.measures.empty())
+      throw std::invalid_argument(
+          "--file declares the whole sweep: give CHECK, --seeds, --axis, --args and --measure in the file");
     spec = read_sweep_file(o.file);
   } else {
     if (o.check.empty()) throw std::invalid_argument("name the check to sweep (cldyn-sweep list shows them) or give --file");
@@ -56,6 +58,7 @@ SweepSpec spec_of(const RunOptions& o) {
     spec.check = o.check;
     spec.seeds = parse_seeds(o.seeds);
     for (const std::string& a : o.axes) spec.axes.push_back(parse_axis(a));
+    for (const std::string& m : o.measures) spec.measures.push_back(parse_measure(m));
     std::istringstream words(o.args);
     for (std::string w; words >> w;) spec.args.push_back(w);
   }
@@ -75,8 +78,13 @@ void maybe_die(long computed) {
 }
 
 struct Tally {
-  std::size_t pass = 0, fail = 0, error = 0;
-  void add(const RunRecord& r) { (r.exit_code == 0 ? pass : r.exit_code == 1 ? fail : error)++; }
+  std::size_t pass = 0, fail = 0, none = 0, error = 0;
+  void add(const RunRecord& r) {
+    if (r.exit_code == 0) ++pass;
+    else if (r.exit_code != 1) ++error;
+    else if (r.result.is_object() && r.result.value("claims", nlohmann::json::array()).empty()) ++none;
+    else ++fail;  // exit code 1: a claim failed, or (no claims) nothing was asserted at these options
+  }
 };
 
 std::vector<std::size_t> pending_runs(const SweepDir& dir, const Shard& shard) {
@@ -88,7 +96,9 @@ std::vector<std::size_t> pending_runs(const SweepDir& dir, const Shard& shard) {
 
 int finish(const SweepDir& dir, const Tally& tally, std::size_t ran, double seconds, bool quiet) {
   std::cout << kProgram << ": " << ran << " runs in " << experiments::fixed(seconds, 1) << " s: " << tally.pass
-            << " passed every claim, " << tally.fail << " with a failed claim, " << tally.error << " errors\n";
+            << " passed every claim, " << tally.fail << " with a failed claim, "
+            << (tally.none > 0 ? std::to_string(tally.none) + " asserting no claim at their options, " : std::string())
+            << tally.error << " errors\n";
   const std::vector<std::size_t> gone = dir.missing();
   if (gone.empty()) {
     std::cout << kProgram << ": wrote " << write_summary(dir) << " in " << dir.dir().string() << "\n";
@@ -219,7 +229,7 @@ int run_command(const RunOptions& o) {
   if (!ok) return 2;
   const std::vector<std::size_t> todo = rank == 0 ? pending_runs(*dir, shard) : std::vector<std::size_t>{};
   if (rank == 0 && !o.quiet) {
-    std::cout << kProgram << ": check_" << spec.check << ", " << spec.runs() << " runs (" << spec.grid_points()
+    std::cout << kProgram << ": " << program_of(spec.check) << ", " << spec.runs() << " runs (" << spec.grid_points()
               << " grid points x " << spec.seeds.size() << " seeds); " << todo.size() << " to run here"
               << (shard.count > 1 ? " (shard " + o.shard + ")" : "") << " on " << ranks
               << (ranks > 1 ? " ranks (rank 0 deals)" : " process") << " with "
@@ -253,10 +263,12 @@ int main(int argc, char** argv) {
   RunOptions o;
   CLI::App* run = app.add_subcommand("run", "Run a sweep (or the runs of one shard, or the missing runs with --resume)");
   run->add_option("check", o.check, "The check to sweep (e.g. relu_local_optima; see: cldyn-sweep list)");
-  run->add_option("--file", o.file, "A TOML file declaring the sweep (check, seeds, args, [[axis]])");
+  run->add_option("--file", o.file, "A TOML file declaring the sweep (check, seeds, args, [[axis]], [[measure]])");
   run->add_option("--seeds", o.seeds, "Seeds: 1-20, 1,5,9 or a mix");
   run->add_option("--axis", o.axes, "A grid axis NAME=V1,V2,... (repeatable; the first is the slowest)");
   run->add_option("--args", o.args, "Options of every run, as one string, e.g. \"--smoke --n 64\"");
+  run->add_option("--measure", o.measures,
+                  "A value of each run's JSON to tabulate, NAME=/json/pointer, e.g. loc_all=/runs/0/loc_all (repeatable)");
   run->add_option("--out", o.out, "The sweep's directory (created; holds sweep.json, runs/, the summary)")->required();
   run->add_option("--threads", o.threads, "OpenMP threads of each run (0: default)")->check(CLI::Range(0, 1024));
   run->add_option("--shard", o.shard, "Run only shard i of n (runs with index % n == i), e.g. 0/4")->capture_default_str();
@@ -265,6 +277,11 @@ int main(int argc, char** argv) {
   std::string merge_dir;
   CLI::App* merge = app.add_subcommand("merge", "Write the summary of a sweep whose runs are all present (after shards)");
   merge->add_option("dir", merge_dir, "The sweep's directory")->required();
+  std::string show_dir;
+  std::size_t show_index = 0;
+  CLI::App* show = app.add_subcommand("show", "Print one run's JSON result, as the check's own --out would have written it");
+  show->add_option("dir", show_dir, "The sweep's directory")->required();
+  show->add_option("index", show_index, "The run's index (summary.csv's first column)")->required();
   CLI::App* list = app.add_subcommand("list", "List the checks that can be swept");
   try {
     app.parse(argc, argv);
@@ -283,6 +300,22 @@ int main(int argc, char** argv) {
     try {
       const SweepDir dir = SweepDir::open(merge_dir);
       std::cout << kProgram << ": wrote " << write_summary(dir) << " in " << merge_dir << "\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << kProgram << ": error: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  if (show->parsed()) {
+    try {
+      const SweepDir dir = SweepDir::open(show_dir);
+      if (show_index >= dir.spec().runs())
+        throw std::invalid_argument("the sweep has runs 0 to " + std::to_string(dir.spec().runs() - 1) + ", not " +
+                                    std::to_string(show_index));
+      if (!dir.has_run(show_index)) throw std::invalid_argument("run " + std::to_string(show_index) + " has not finished");
+      const RunRecord r = dir.read_run(show_index);
+      if (r.result.is_null()) throw std::invalid_argument("run " + std::to_string(show_index) + " stopped with an error: " + r.error);
+      std::cout << r.result.dump(2) << "\n";
       return 0;
     } catch (const std::exception& e) {
       std::cerr << kProgram << ": error: " << e.what() << "\n";

@@ -103,6 +103,18 @@ void SweepSpec::validate() const {
     if (vs.size() != a.values.size()) throw std::invalid_argument("axis " + a.option + " lists a value twice");
     if (!owned.insert(a.option).second) throw std::invalid_argument("axis " + a.option + " is given twice");
   }
+  std::set<std::string> names;
+  for (const Measure& m : measures) {
+    if (m.name.empty()) throw std::invalid_argument("a measure has no name (NAME=/json/pointer)");
+    if (!names.insert(m.name).second) throw std::invalid_argument("measure '" + m.name + "' is given twice");
+    try {
+      (void)nlohmann::json::json_pointer(m.pointer);
+    } catch (const nlohmann::json::exception&) {
+      throw std::invalid_argument("measure '" + m.name + "': '" + m.pointer +
+                                  "' is not a JSON pointer (e.g. /runs/0/loc_all)");
+    }
+    if (m.pointer.empty()) throw std::invalid_argument("measure '" + m.name + "' has an empty pointer");
+  }
   for (const std::string& word : args) {
     const std::string flag = flag_of(word);
     for (const char* reserved : {"--seed", "--out", "--threads", "--config", "--quiet"})
@@ -122,7 +134,13 @@ std::size_t SweepSpec::grid_points() const {
 nlohmann::json SweepSpec::to_json() const {
   nlohmann::json axes_json = nlohmann::json::array();
   for (const Axis& a : axes) axes_json.push_back({{"option", a.option}, {"values", a.values}});
-  return {{"check", check}, {"args", args}, {"axes", axes_json}, {"seeds", seeds}};
+  nlohmann::json j = {{"check", check}, {"args", args}, {"axes", axes_json}, {"seeds", seeds}};
+  if (!measures.empty()) {  // absent when there are none: sweep.json of earlier sweeps still matches
+    nlohmann::json m = nlohmann::json::array();
+    for (const Measure& x : measures) m.push_back({{"name", x.name}, {"pointer", x.pointer}});
+    j["measures"] = m;
+  }
+  return j;
 }
 
 SweepSpec SweepSpec::from_json(const nlohmann::json& j) {
@@ -133,6 +151,9 @@ SweepSpec SweepSpec::from_json(const nlohmann::json& j) {
     for (const auto& a : j.at("axes"))
       s.axes.push_back({a.at("option").get<std::string>(), a.at("values").get<std::vector<std::string>>()});
     s.seeds = j.at("seeds").get<std::vector<std::uint64_t>>();
+    if (j.contains("measures"))
+      for (const auto& m : j.at("measures"))
+        s.measures.push_back({m.at("name").get<std::string>(), m.at("pointer").get<std::string>()});
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("not a sweep declaration: ") + e.what());
   }
@@ -170,6 +191,18 @@ Axis parse_axis(const std::string& text) {
   return a;
 }
 
+Measure parse_measure(const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw std::invalid_argument("measure '" + text + "' is not NAME=/json/pointer (e.g. loc_all=/runs/0/loc_all)");
+  return {trim(text.substr(0, eq)), trim(text.substr(eq + 1))};
+}
+
+std::string program_of(const std::string& check) {
+  const experiments::CheckInfo& info = experiments::find_registered_check(check).info;
+  return info.program.empty() ? "check_" + info.name : info.program;
+}
+
 #ifdef CLDYN_HAVE_TOMLPLUSPLUS
 namespace {
 std::string toml_text(const toml::node& node, const std::string& where) {
@@ -198,8 +231,8 @@ SweepSpec read_sweep_file(const fs::path& path) {
   SweepSpec s;
   for (const auto& [key, node] : t) {
     const std::string k(key.str());
-    if (k != "check" && k != "seeds" && k != "args" && k != "axis")
-      throw std::invalid_argument(where + ": unknown key '" + k + "' (keys: check, seeds, args, [[axis]])");
+    if (k != "check" && k != "seeds" && k != "args" && k != "axis" && k != "measure")
+      throw std::invalid_argument(where + ": unknown key '" + k + "' (keys: check, seeds, args, [[axis]], [[measure]])");
   }
   if (const auto check = t["check"].value<std::string>()) s.check = *check;
   else throw std::invalid_argument(where + ": 'check' (a string) is missing");
@@ -231,6 +264,18 @@ SweepSpec read_sweep_file(const fs::path& path) {
       Axis axis{with_dashes(*option), {}};
       for (const toml::node& v : *values) axis.values.push_back(toml_text(v, where + ", axis " + axis.option));
       s.axes.push_back(std::move(axis));
+    }
+  }
+  if (const toml::node_view measures = t["measure"]) {
+    const toml::array* a = measures.as_array();
+    if (a == nullptr) throw std::invalid_argument(where + ": 'measure' must be an array of tables ([[measure]])");
+    for (const toml::node& n : *a) {
+      const toml::table* mt = n.as_table();
+      const auto name = mt ? (*mt)["name"].value<std::string>() : std::nullopt;
+      const auto pointer = mt ? (*mt)["pointer"].value<std::string>() : std::nullopt;
+      if (!name || !pointer)
+        throw std::invalid_argument(where + ": every [[measure]] needs name = \"...\" and pointer = \"/json/pointer\"");
+      s.measures.push_back({*name, *pointer});
     }
   }
   return s;
@@ -392,8 +437,18 @@ nlohmann::json summarize(const SweepDir& dir) {
     if (r.result.is_object())
       for (const auto& c : r.result.at("claims"))
         claims.push_back({{"id", c.at("id")}, {"measured", c.at("measured")}, {"pass", c.at("pass")}});
-    runs.push_back({{"index", i}, {"seed", r.seed}, {"values", values}, {"exit_code", r.exit_code},
-                    {"error", r.error}, {"claims", claims}});
+    nlohmann::json run = {{"index", i}, {"seed", r.seed}, {"values", values}, {"exit_code", r.exit_code},
+                          {"error", r.error}, {"claims", claims}};
+    if (!spec.measures.empty()) {
+      nlohmann::json measured = nlohmann::json::object();
+      for (const Measure& m : spec.measures) {
+        const nlohmann::json::json_pointer at(m.pointer);
+        // null where the run has no such value (an error, or a pointer that does not resolve)
+        measured[m.name] = r.result.is_object() && r.result.contains(at) ? r.result.at(at) : nlohmann::json(nullptr);
+      }
+      run["measures"] = measured;
+    }
+    runs.push_back(std::move(run));
   }
   return {{"sweep", spec.to_json()}, {"runs", runs}};
 }
@@ -419,9 +474,17 @@ std::string write_summary(const SweepDir& dir) {
   for (const Axis& a : spec.axes) csv << "," << csv_field(a.option.substr(2));
   csv << ",exit_code";
   for (const std::string& id : ids) csv << "," << csv_field(id);
+  for (const Measure& m : spec.measures) csv << "," << csv_field(m.name);
   csv << "\n";
-  struct Point { std::size_t runs = 0, all_pass = 0, errors = 0; std::vector<std::size_t> pass; };
-  std::vector<Point> points(spec.grid_points(), Point{0, 0, 0, std::vector<std::size_t>(ids.size(), 0)});
+  struct Point {
+    std::size_t runs = 0, all_pass = 0, errors = 0;
+    std::vector<std::size_t> pass;
+    std::vector<double> sum;         // per measure: sum of its numeric values
+    std::vector<std::size_t> count;  // and how many there were
+  };
+  const std::size_t nm = spec.measures.size();
+  std::vector<Point> points(spec.grid_points(), Point{0, 0, 0, std::vector<std::size_t>(ids.size(), 0),
+                                                      std::vector<double>(nm, 0.0), std::vector<std::size_t>(nm, 0)});
   for (const auto& run : summary["runs"]) {
     const RunSpec r = run_spec(spec, run["index"].get<std::size_t>());
     csv << r.index << "," << r.seed;
@@ -440,6 +503,16 @@ std::string write_summary(const SweepDir& dir) {
         }
       csv << "," << cell;
     }
+    for (std::size_t k = 0; k < nm; ++k) {
+      const nlohmann::json& v = run["measures"][spec.measures[k].name];
+      if (v.is_number()) {
+        csv << "," << number(v.get<double>());
+        p.sum[k] += v.get<double>();
+        ++p.count[k];
+      } else {
+        csv << "," << (v.is_null() ? std::string() : csv_field(v.is_string() ? v.get<std::string>() : v.dump()));
+      }
+    }
     csv << "\n";
   }
   // One row per grid point: pass fractions, and the figure of them.
@@ -447,6 +520,7 @@ std::string write_summary(const SweepDir& dir) {
   for (const Axis& a : spec.axes) header.push_back(a.option.substr(2));
   header.insert(header.end(), {"runs", "errors", "all_claims_pass"});
   header.insert(header.end(), ids.begin(), ids.end());
+  for (const Measure& m : spec.measures) header.push_back(m.name + "_mean");
   std::vector<std::vector<std::string>> rows;
   for (std::size_t pt = 0; pt < points.size(); ++pt) {
     const RunSpec r = run_spec(spec, pt * spec.seeds.size());
@@ -456,6 +530,8 @@ std::string write_summary(const SweepDir& dir) {
     row.insert(row.end(), r.values.begin(), r.values.end());
     row.insert(row.end(), {std::to_string(p.runs), std::to_string(p.errors), number(static_cast<double>(p.all_pass) / n)});
     for (std::size_t k = 0; k < ids.size(); ++k) row.push_back(number(static_cast<double>(p.pass[k]) / n));
+    for (std::size_t k = 0; k < nm; ++k)  // over the seeds whose run has a number there
+      row.push_back(p.count[k] == 0 ? std::string() : number(p.sum[k] / static_cast<double>(p.count[k])));
     rows.push_back(std::move(row));
   }
   const std::string base = dir.dir().string() + "/";
@@ -464,7 +540,7 @@ std::string write_summary(const SweepDir& dir) {
   const std::size_t first = 4 + spec.axes.size();  // all_claims_pass; gnuplot columns are 1-based
   std::ostringstream gp;
   gp << "set key outside right\n"
-     << "set title 'check_" << spec.check << ": fraction of " << spec.seeds.size() << " seeds passing, per grid point'\n"
+     << "set title '" << program_of(spec.check) << ": fraction of " << spec.seeds.size() << " seeds passing, per grid point'\n"
      << "set xlabel 'grid point" << (spec.axes.empty() ? "" : " (" + spec.axes.front().option + " slowest)") << "'\n"
      << "set ylabel 'fraction of seeds'\nset yrange [-0.05:1.05]\nset grid\n"
      << "plot for [c=" << first << ":" << first + ids.size() << "] 'grid.csv' using 1:c with linespoints pt 7 lw 2";

@@ -10,10 +10,12 @@
 ///   sweep.json            the sweep's declaration (SweepSpec::to_json); --resume refuses another
 ///   runs/run-000012.json  one record per finished run (RunRecord), written atomically
 ///   summary.json          the declaration, and per run: seed, grid values, exit code, error,
-///                         claims (id, measured, pass)
-///   summary.csv           one row per run: index, seed, grid values, exit code, 1/0 per claim
+///                         claims (id, measured, pass), measures (name: value or null)
+///   summary.csv           one row per run: index, seed, grid values, exit code, 1/0 per claim,
+///                         each measure
 ///   grid.csv / grid.png   one row per grid point: runs, errors, the fraction of seeds passing
-///                         every claim and each claim (the figure plots them per grid point)
+///                         every claim and each claim (the figure plots them per grid point), and
+///                         the mean of each numeric measure over the seeds
 
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +33,13 @@ struct Axis {
   std::vector<std::string> values;  ///< "0.05", "0.1", …
 };
 
+/// A value read from every run's JSON result and tabulated by the summary, e.g. the token
+/// experiment's loc_all: {"loc_all", "/runs/0/loc_all"}.
+struct Measure {
+  std::string name;     ///< column name
+  std::string pointer;  ///< JSON pointer into the run's result (RFC 6901)
+};
+
 /// What a sweep runs: one registered check, its fixed options, a grid of option values (first
 /// axis slowest) and a list of seeds (fastest). Runs are numbered in that order from 0.
 struct SweepSpec {
@@ -38,10 +47,12 @@ struct SweepSpec {
   std::vector<std::string> args;    ///< fixed command-line words of every run, e.g. {"--smoke"}
   std::vector<Axis> axes;           ///< may be empty (one grid point)
   std::vector<std::uint64_t> seeds; ///< at least one
+  std::vector<Measure> measures{};  ///< values tabulated per run and (means) per grid point
 
   /// Throws std::invalid_argument naming the problem: unknown check, no seeds, a repeated seed,
   /// an axis without values or with a repeated value, an axis option repeated or also in args,
-  /// args that set --seed, --out, --threads or --config (the sweep owns them).
+  /// args that set --seed, --out, --threads or --config (the sweep owns them), a measure without
+  /// a name, with a repeated name or whose pointer is not a JSON pointer.
   void validate() const;
   std::size_t grid_points() const;
   std::size_t runs() const { return grid_points() * seeds.size(); }
@@ -53,6 +64,11 @@ struct SweepSpec {
 std::vector<std::uint64_t> parse_seeds(const std::string& text);
 /// Parses an axis "sigma=0.05,0.1,0.2" (or "--sigma=…"). Throws std::invalid_argument.
 Axis parse_axis(const std::string& text);
+/// Parses a measure "loc_all=/runs/0/loc_all". Throws std::invalid_argument.
+Measure parse_measure(const std::string& text);
+/// The program a registered check runs as ("check_<name>", or its own, e.g. exp_token_patterns).
+std::string program_of(const std::string& check);
+
 /// Reads a sweep declared in a TOML file (docs/sweeps.md):
 ///   check = "relu_local_optima"
 ///   seeds = "1-20"            # or an array of integers
@@ -60,6 +76,9 @@ Axis parse_axis(const std::string& text);
 ///   [[axis]]
 ///   option = "--sigma"
 ///   values = [0.05, 0.1]      # numbers, strings or booleans
+///   [[measure]]               # optional, repeatable
+///   name = "loc_all"
+///   pointer = "/runs/0/loc_all"
 /// Throws std::invalid_argument with the file name and the problem.
 SweepSpec read_sweep_file(const std::filesystem::path& path);
 

@@ -9,6 +9,8 @@
 #   mpi_kill  mpirun -np 2 with rank 1 killed after its 4th run, then mpirun --resume
 #   errors    usage errors: an unknown check, a value the check refuses (before any run),
 #             resuming a directory with another sweep, merging an incomplete sweep
+#   token     exp_token_patterns swept over beta with a --measure column; a run's result (cldyn-sweep
+#             show) equals the executable's own JSON for the same options
 # Usage: sweep_test.sh <cldyn-sweep> <scratch dir> <mode>
 set -euo pipefail
 exe=$1
@@ -22,7 +24,9 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 mpirun=${MPIRUN:-mpirun}
 fail() { echo "FAIL: $*"; exit 1; }
 # A sweep whose runs all finished exits 0 (claims that fail are results, not errors).
-"$exe" run "${sweep[@]}" --out "$work/reference" >"$work/reference.log" 2>&1 || fail "reference run: $(cat "$work/reference.log")"
+if [ "$mode" != token ]; then
+  "$exe" run "${sweep[@]}" --out "$work/reference" >"$work/reference.log" 2>&1 || fail "reference run: $(cat "$work/reference.log")"
+fi
 same() {  # same <dir>: the summary equals the reference's
   for f in summary.json summary.csv grid.csv; do
     cmp -s "$work/reference/$f" "$1/$f" || fail "$1/$f differs from the single-process run's"
@@ -85,6 +89,25 @@ errors)
   "$exe" run "${sweep[@]}" --shard 0/2 --out "$work/half" >/dev/null 2>&1 || fail "shard run"
   expect "incomplete: 4 of 9 runs missing \(first: 1, 3, 5, 7\)" merge "$work/half"
   expect "seeds: 'x' is not an unsigned integer" run relu_local_optima --seeds x --out "$work/e4"
+  ;;
+token)
+  # The token experiment swept like a check: beta 1, 5 x seeds 1, 2 at 300 steps, loc_all tabulated;
+  # run 3 (beta 5, seed 2) is the executable's own result with the same options (outside timing).
+  targs=(--steps 300 --batch 32)
+  "$exe" run exp_token_patterns --seeds 1-2 --axis beta=1,5 --args "${targs[*]}" --measure loc_all=/runs/0/loc_all \
+    --threads 1 --quiet --out "$work/t" >"$work/t.log" 2>&1 || fail "token sweep: $(cat "$work/t.log")"
+  bin=$(dirname "$exe")
+  rc=0
+  "$bin/exp_token_patterns" "${targs[@]}" --beta 5 --seed 2 --quiet --out "$work/direct" >"$work/direct.log" 2>&1 || rc=$?
+  [ "$rc" -le 1 ] || fail "exp_token_patterns: $(cat "$work/direct.log")"
+  "$exe" show "$work/t" 3 >"$work/run3.json" 2>"$work/show.log" || fail "show: $(cat "$work/show.log")"
+  "$bin/check_result_compare" "$work/direct/exp_token_patterns.json" "$work/run3.json" >"$work/cmp.log" 2>&1 ||
+    fail "the sweep's run 3 differs from exp_token_patterns --beta 5 --seed 2: $(cat "$work/cmp.log")"
+  head -1 "$work/t/grid.csv" | grep -q ",loc_all_mean$" || fail "grid.csv lacks loc_all_mean: $(head -1 "$work/t/grid.csv")"
+  grep -Eq "^3,2,5,[01],.*,0\.[0-9]+$" "$work/t/summary.csv" || fail "summary.csv has no loc_all for run 3: $(cat "$work/t/summary.csv")"
+  rc=0
+  "$exe" show "$work/t" 4 >/dev/null 2>"$work/show.log" || rc=$?
+  [ "$rc" -eq 2 ] && grep -q "runs 0 to 3, not 4" "$work/show.log" || fail "show of a run outside the sweep: $rc $(cat "$work/show.log")"
   ;;
 *) fail "unknown mode $mode" ;;
 esac

@@ -171,12 +171,47 @@ TEST(Sweep, WritesRunsAndASummaryThatDependsOnlyOnTheRunFiles) {
   fs::remove_all(d);
 }
 
+TEST(Sweep, TabulatesMeasuresPerRunAndTheirMeansPerGridPoint) {
+  EXPECT_EQ(parse_measure("m = /series/measured").pointer, "/series/measured");
+  EXPECT_THROW(parse_measure("/series/measured"), std::invalid_argument);
+  SweepSpec spec{"toy_sweep_test", {}, {{"--x", {"1", "13"}}}, {2, 3}};
+  spec.measures = {{"m", "/series/measured"}, {"lim", "/params/limit"}, {"gone", "/series/absent"}};
+  SweepSpec bad = spec;
+  bad.measures.push_back({"m", "/seed"});
+  EXPECT_THROW(bad.validate(), std::invalid_argument);  // a name twice
+  bad.measures = {{"p", "series/measured"}};
+  EXPECT_THROW(bad.validate(), std::invalid_argument);  // not a JSON pointer
+  EXPECT_EQ(SweepSpec::from_json(spec.to_json()).to_json(), spec.to_json());
+  const fs::path d = scratch("measures");
+  const SweepDir dir(d, spec, /*resume=*/false);
+  for (std::size_t i = 0; i < spec.runs(); ++i) dir.write_run(execute(spec, run_spec(spec, i), 1));
+  write_summary(dir);
+  const nlohmann::json s = summarize(SweepDir::open(d));
+  EXPECT_EQ(s["runs"][1]["measures"]["m"], 3.0);   // x 1, seed 3
+  EXPECT_TRUE(s["runs"][1]["measures"]["gone"].is_null());
+  EXPECT_TRUE(s["runs"][2]["measures"]["m"].is_null());  // x 13: an error, no result
+  std::ifstream summary(d / "summary.csv"), grid(d / "grid.csv");
+  std::string line;
+  std::getline(summary, line);
+  EXPECT_EQ(line, "index,seed,x,exit_code,toy-small,m,lim,gone");
+  std::getline(summary, line);
+  EXPECT_EQ(line, "0,2,1,0,1,2,10,");
+  std::getline(grid, line);
+  EXPECT_EQ(line, "point,x,runs,errors,all_claims_pass,toy-small,m_mean,lim_mean,gone_mean");
+  std::getline(grid, line);
+  EXPECT_EQ(line, "0,1,2,0,1,1,2.5,10,");  // the mean of 2 and 3; none resolved for "gone"
+  std::getline(grid, line);
+  EXPECT_EQ(line, "1,13,2,2,0,0,,,");
+  fs::remove_all(d);
+}
+
 #ifdef CLDYN_HAVE_TOMLPLUSPLUS
 TEST(Sweep, ReadsATomlFile) {
   const fs::path d = scratch("toml");
   fs::create_directories(d);
   std::ofstream(d / "ok.toml") << "check = \"toy_sweep_test\"\nseeds = \"1-3\"\nargs = [\"--smoke\"]\n"
-                                  "[[axis]]\noption = \"x\"\nvalues = [0.5, 2, true, \"3\"]\n";
+                                  "[[axis]]\noption = \"x\"\nvalues = [0.5, 2, true, \"3\"]\n"
+                                  "[[measure]]\nname = \"m\"\npointer = \"/series/measured\"\n";
   const SweepSpec s = read_sweep_file(d / "ok.toml");
   EXPECT_EQ(s.check, "toy_sweep_test");
   EXPECT_THAT(s.seeds, ElementsAre(1u, 2u, 3u));
@@ -184,6 +219,8 @@ TEST(Sweep, ReadsATomlFile) {
   ASSERT_EQ(s.axes.size(), 1u);
   EXPECT_EQ(s.axes[0].option, "--x");
   EXPECT_THAT(s.axes[0].values, ElementsAre("0.5", "2", "true", "3"));
+  ASSERT_EQ(s.measures.size(), 1u);
+  EXPECT_EQ(s.measures[0].pointer, "/series/measured");
   std::ofstream(d / "bad.toml") << "check = \"toy_sweep_test\"\nseed = 3\n";
   try {
     read_sweep_file(d / "bad.toml");

@@ -349,9 +349,11 @@ AnalyzeReport analyze_report(const TwoViewBatch& views, const Eigen::MatrixXd& w
     search.random_starts = request.starts;
     search.seed = request.seed;
     search.tolerance = request.fixed_point_tolerance;
+    search.infonce_kinks = request.infonce_kinks;
     const analysis::SampleLandscape landscape(batch, activation, effective_loss);
     report.fixed_points = analysis::certified_fixed_points(landscape, w, search);
     out["fixed_points"] = fixed_point_json(*report.fixed_points, w);
+    out["fixed_points"]["infonce_kinks"] = request.infonce_kinks;
   }
 
   return report;

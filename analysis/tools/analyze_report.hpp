@@ -53,6 +53,10 @@ struct AnalyzeRequest {
   Eigen::Index starts = 64;
   std::uint64_t seed = 0;
   double fixed_point_tolerance = 1e-8;
+  /// ReLU / leaky ReLU with InfoNCE: let the certified search certify strict maxima on gate
+  /// kinks (CertifiedSearchOptions::infonce_kinks). false here, as in the library;
+  /// cldyn-analyze turns it on unless given --no-infonce-kinks.
+  bool infonce_kinks = false;
   nlohmann::ordered_json inputs = nullptr;  ///< where the views and weights came from (reported)
   std::function<void(double)> progress;      ///< fraction done, from the streamed analysis
 };

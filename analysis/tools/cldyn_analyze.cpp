@@ -70,6 +70,7 @@ struct Options {
   Eigen::Index starts = 64;
   std::uint64_t seed = 0;
   double fp_tol = 1e-8;
+  bool infonce_kinks = true;
 };
 
 /// Physical memory of the machine in bytes (0 if unknown).
@@ -166,8 +167,14 @@ void parse_command_line(int argc, char** argv, Options& o, CLI::App& app) {
   app.add_option("--fp-tol", o.fp_tol,
                  "tolerance of a fixed point's certificate (> 0, default 1e-8): relative "
                  "tangent residual |P grad E|/|grad E| of a smooth point; for a kink maximum of "
-                 "a ReLU sample (quadratic loss) the face residual, the boundary margin and the "
-                 "smallest slack (docs/theory.md, 'Kink maxima')");
+                 "a ReLU sample (quadratic loss, or InfoNCE with --infonce-kinks) the face "
+                 "residual, the boundary margin and the smallest slack (docs/theory.md, 'Kink "
+                 "maxima')");
+  app.add_flag("--infonce-kinks,!--no-infonce-kinks", o.infonce_kinks,
+               "with --loss infonce and a ReLU or leaky-ReLU activation, --find-fixed-points also "
+               "certifies strict maxima on gate kinks (the active-set solver with a face Newton; "
+               "docs/theory.md, 'Kink maxima'). On by default; --no-infonce-kinks certifies smooth "
+               "points only");
   app.set_version_flag("--version", std::string(cldyn::version) + " (" + cldyn::git_hash + ")");
   app.parse(argc, argv);
 }
@@ -248,6 +255,7 @@ int run(int argc, char** argv) {
   request.starts = o.starts;
   request.seed = o.seed;
   request.fixed_point_tolerance = o.fp_tol;
+  request.infonce_kinks = o.infonce_kinks;
   request.inputs = {{"views", o.views}, {"weights", o.weights_path}};
   request.progress = progress_printer();
   try {

@@ -3,7 +3,9 @@
 The functions here run the C++ library cldyn on NumPy arrays (no second implementation of any
 formula). Shapes follow the library: views ``X``, ``Xp`` are N x d, weights ``W`` are d x K (one
 node per column), or K x d with ``layout="Kd"`` (PyTorch's ``nn.Linear.weight``). Any float
-dtype and memory order is accepted (converted once to float64). Bad input raises ``ValueError``
+dtype and memory order is accepted: float64 arrays in the library's column-major layout are read
+in place where the C++ function takes a view, everything else is converted once (docs/python.md,
+"Conventions"). Bad input raises ``ValueError``
 with the same message as the command-line tools. Long calls release the GIL.
 
 See docs/python.md for the guide and the mapping to the C++ API.
@@ -19,6 +21,32 @@ from ._cldyn import (  # noqa: F401
     analyze as _analyze,
     certified_fixed_points,
     token_run,
+    # the analysis layer (python/src/analysis.cpp)
+    gated_covariance,
+    top_eigenpairs,
+    gated_covariance_top_eigenpairs,
+    one_layer_loss_hessian,
+    LatentModel,
+    Population,
+    population_energy,
+    population_gated_covariance,
+    population_energy_gradient,
+    population_energy_hessian,
+    NodeLandscape,
+    PopulationLandscape,
+    SampleLandscape,
+    two_layer_forward,
+    two_layer_energy,
+    two_layer_loss_gradient,
+    gradient_colinearity,
+    field_gradient_colinearity,
+    filter_diversity,
+    ClassModel,
+    global_modulation,
+    modulated_covariance,
+    hidden_covariance,
+    generic_field,
+    two_layer_population_field,
 )
 
 __all__ = [
@@ -31,6 +59,31 @@ __all__ = [
     "analyze",
     "certified_fixed_points",
     "token_run",
+    "gated_covariance",
+    "top_eigenpairs",
+    "gated_covariance_top_eigenpairs",
+    "one_layer_loss_hessian",
+    "LatentModel",
+    "Population",
+    "population_energy",
+    "population_gated_covariance",
+    "population_energy_gradient",
+    "population_energy_hessian",
+    "NodeLandscape",
+    "PopulationLandscape",
+    "SampleLandscape",
+    "two_layer_forward",
+    "two_layer_energy",
+    "two_layer_loss_gradient",
+    "gradient_colinearity",
+    "field_gradient_colinearity",
+    "filter_diversity",
+    "ClassModel",
+    "global_modulation",
+    "modulated_covariance",
+    "hidden_covariance",
+    "generic_field",
+    "two_layer_population_field",
     "from_torch",
     "checks",
 ]
@@ -48,7 +101,8 @@ def __getattr__(name):
 
 def analyze(X, Xp, W, *, activation, loss, tau=None, eps=None, layout="dK", negatives="view1",
             distance="raw", top_tolerance=1e-8, top_k=3, alpha=True, hessian=True,
-            find_fixed_points=False, starts=64, seed=0, fixed_point_tolerance=1e-8):
+            find_fixed_points=False, starts=64, seed=0, fixed_point_tolerance=1e-8,
+            infonce_kinks=True):
     """The one-layer analysis of cldyn-analyze at views X, Xp and weights W.
 
     Parameters
@@ -68,6 +122,9 @@ def analyze(X, Xp, W, *, activation, loss, tau=None, eps=None, layout="dK", nega
         Also search the one-node sample landscape for certified fixed points (``starts`` random
         starts from ``seed`` plus one per column of W; certificate tolerance
         ``fixed_point_tolerance``).
+    infonce_kinks : bool
+        With ``find_fixed_points`` under InfoNCE and a ReLU / leaky ReLU: also run the active-set
+        solver and the kink certificate (on by default, as ``cldyn-analyze --infonce-kinks``).
 
     Returns
     -------
@@ -81,7 +138,7 @@ def analyze(X, Xp, W, *, activation, loss, tau=None, eps=None, layout="dK", nega
                     negatives=negatives, distance=distance, top_tolerance=top_tolerance,
                     top_k=top_k, alpha=alpha, hessian=hessian,
                     find_fixed_points=find_fixed_points, starts=starts, seed=seed,
-                    fixed_point_tolerance=fixed_point_tolerance)
+                    fixed_point_tolerance=fixed_point_tolerance, infonce_kinks=infonce_kinks)
 
 
 def from_torch(obj):

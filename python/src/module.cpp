@@ -1,10 +1,13 @@
 // The Python extension module cldyn._cldyn: NumPy in, NumPy out, over the same C++ library
 // (no second implementation of any formula). docs/python.md is the user's guide; the package
-// python/cldyn/__init__.py re-exports these functions with their docstrings.
+// python/cldyn/__init__.py re-exports these functions with their docstrings. The analysis layer
+// (gated covariance, population models and landscapes, stability, two-layer networks,
+// co-linearity, global modulation) is bound in analysis.cpp; conversions live in convert.hpp.
 //
-// Conventions: views are N × d arrays (any float dtype and memory order; converted once into
-// the library's column-major float64 matrices), weights are d × K (or K × d with layout="Kd",
-// PyTorch's nn.Linear.weight). Every call that can run long releases
+// Conventions: views are N × d arrays, weights are d × K (or K × d with layout="Kd",
+// PyTorch's nn.Linear.weight). Arguments the library takes as Eigen::Ref are read in place when
+// they are float64 column-major (Fortran order; C order for layout="Kd" weights), every other
+// array is converted once (convert.hpp, MatrixArg). Every call that can run long releases
 // the GIL. C++ std::invalid_argument becomes ValueError with the same message as the CLI.
 #include <pybind11/eigen.h>
 #include <pybind11/numpy.h>
@@ -16,6 +19,7 @@
 #include <string>
 
 #include "analyze_report.hpp"
+#include "convert.hpp"
 #include "cldyn/analysis/landscape.hpp"
 #include "fixed_point_report.hpp"
 #include "cldyn/activation.hpp"
@@ -28,106 +32,16 @@
 #include "cldyn/version.hpp"
 
 namespace py = pybind11;
-using json = nlohmann::ordered_json;
 
 namespace {
 
-/// A 2-D float array as a column-major Eigen matrix: float32 and other layouts are converted
-/// (once); `name` goes into the error message.
-Eigen::MatrixXd matrix_of(const py::handle& obj, const char* name) {
-  auto a = py::array_t<double, py::array::forcecast>::ensure(obj);
-  if (!a) throw std::invalid_argument(std::string(name) + ": expected a 2-D array of numbers");
-  if (a.ndim() == 1) {
-    Eigen::MatrixXd m(a.shape(0), 1);
-    auto r = a.unchecked<1>();
-    for (py::ssize_t i = 0; i < a.shape(0); ++i) m(i, 0) = r(i);
-    return m;
-  }
-  if (a.ndim() != 2)
-    throw std::invalid_argument(std::string(name) + ": expected a 2-D array, got " + std::to_string(a.ndim()) +
-                                " dimensions");
-  Eigen::MatrixXd m(a.shape(0), a.shape(1));
-  auto r = a.unchecked<2>();
-  for (py::ssize_t i = 0; i < a.shape(0); ++i)
-    for (py::ssize_t j = 0; j < a.shape(1); ++j) m(i, j) = r(i, j);
-  return m;
-}
-
-Eigen::MatrixXd weights_of(const py::handle& obj, const std::string& layout) {
-  if (layout != "dK" && layout != "Kd") throw std::invalid_argument("layout: '" + layout + "' is not one of dK | Kd");
-  Eigen::MatrixXd w = matrix_of(obj, "W");
-  return layout == "Kd" ? Eigen::MatrixXd(w.transpose()) : w;
-}
-
-cldyn::Loss loss_of(const std::string& loss, std::optional<double> tau, std::optional<double> eps) {
-  if (loss == "quadratic") {
-    if (tau || eps) throw std::invalid_argument("tau and eps apply only to loss='infonce'");
-    return cldyn::Loss::quadratic();
-  }
-  if (loss == "infonce") {
-    if (!tau) throw std::invalid_argument("tau is required with loss='infonce'");
-    return cldyn::Loss::infonce(*tau, eps.value_or(1.0));
-  }
-  throw std::invalid_argument("loss: '" + loss + "' is not one of quadratic | infonce");
-}
-
-py::array_t<double> numpy_stack(const std::vector<Eigen::MatrixXd>& ms) {
-  const Eigen::Index r = ms.empty() ? 0 : ms[0].rows(), c = ms.empty() ? 0 : ms[0].cols();
-  py::array_t<double> out({static_cast<Eigen::Index>(ms.size()), r, c});
-  auto w = out.mutable_unchecked<3>();
-  for (std::size_t k = 0; k < ms.size(); ++k)
-    for (Eigen::Index i = 0; i < r; ++i)
-      for (Eigen::Index j = 0; j < c; ++j) w(static_cast<py::ssize_t>(k), i, j) = ms[k](i, j);
-  return out;
-}
-
-/// JSON → Python, with {"array": name} replaced by the NumPy array the sink holds; arrays of
-/// numbers (vectors) become 1-D NumPy arrays when `vectors` names their key.
-py::object python_of(const json& j, cldyn::tools::ArraySink& sink) {
-  switch (j.type()) {
-    case json::value_t::null: return py::none();
-    case json::value_t::boolean: return py::bool_(j.get<bool>());
-    case json::value_t::number_integer: return py::int_(j.get<long long>());
-    case json::value_t::number_unsigned: return py::int_(j.get<unsigned long long>());
-    case json::value_t::number_float: return py::float_(j.get<double>());
-    case json::value_t::string: return py::str(j.get<std::string>());
-    case json::value_t::array: {
-      bool numbers = !j.empty();
-      for (const json& v : j) numbers = numbers && v.is_number();
-      if (numbers) {
-        py::array_t<double> out(static_cast<py::ssize_t>(j.size()));
-        auto w = out.mutable_unchecked<1>();
-        for (std::size_t i = 0; i < j.size(); ++i) w(static_cast<py::ssize_t>(i)) = j[i].get<double>();
-        return out;
-      }
-      py::list out;
-      for (const json& v : j) out.append(python_of(v, sink));
-      return out;
-    }
-    case json::value_t::object: {
-      if (j.size() == 1 && j.contains("array") && j["array"].is_string()) {
-        const auto& a = sink.arrays().at(j["array"].get<std::string>());
-        return a.stacked ? py::object(numpy_stack(a.matrices)) : py::cast(a.matrices.front());
-      }
-      py::dict out;
-      for (auto it = j.begin(); it != j.end(); ++it) out[py::str(it.key())] = python_of(it.value(), sink);
-      return out;
-    }
-    default: return py::none();
-  }
-}
-
-cldyn::TwoViewBatch batch_of(const py::handle& x, const py::handle& x_prime) {
-  cldyn::TwoViewBatch b{matrix_of(x, "X"), matrix_of(x_prime, "Xp")};
-  b.validate("cldyn");
-  return b;
-}
+using namespace cldyn::python;
 
 py::dict analyze(const py::handle& x, const py::handle& x_prime, const py::handle& w_obj, const std::string& activation,
                  const std::string& loss, std::optional<double> tau, std::optional<double> eps, const std::string& layout,
                  const std::string& negatives, const std::string& distance, double top_tolerance, Eigen::Index top_k,
                  bool alpha, bool hessian, bool find_fixed_points, Eigen::Index starts, std::uint64_t seed,
-                 double fixed_point_tolerance) {
+                 double fixed_point_tolerance, bool infonce_kinks) {
   cldyn::tools::AnalyzeRequest request;
   request.activation = activation;
   request.loss = loss;
@@ -144,6 +58,7 @@ py::dict analyze(const py::handle& x, const py::handle& x_prime, const py::handl
   request.starts = starts;
   request.seed = seed;
   request.fixed_point_tolerance = fixed_point_tolerance;
+  request.infonce_kinks = infonce_kinks;
   request.inputs = {{"views", "numpy"}, {"weights", "numpy"}};
   const cldyn::TwoViewBatch batch = batch_of(x, x_prime);
   const Eigen::MatrixXd w = weights_of(w_obj, layout);
@@ -239,11 +154,12 @@ PYBIND11_MODULE(_cldyn, m) {
   m.def(
       "contrastive_covariance",
       [](const py::handle& x, const py::handle& x_prime, const py::object& alpha) {
-        const cldyn::TwoViewBatch b = batch_of(x, x_prime);
-        const cldyn::PairwiseImportance a = alpha.is_none() ? cldyn::PairwiseImportance::uniform(b.size())
+        const MatrixArg X(x, "X"), Xp(x_prime, "Xp");
+        cldyn::validate_views(X.map(), Xp.map(), "cldyn");
+        const cldyn::PairwiseImportance a = alpha.is_none() ? cldyn::PairwiseImportance::uniform(X.rows())
                                                             : cldyn::PairwiseImportance::from_matrix(matrix_of(alpha, "alpha"));
         py::gil_scoped_release release;
-        return cldyn::contrastive_covariance(a, b.x, b.x_prime);
+        return cldyn::contrastive_covariance(a, X.map(), Xp.map());
       },
       py::arg("X"), py::arg("Xp"), py::arg("alpha") = py::none(),
       "C_alpha[x] (d x d) of views X, Xp (N x d); alpha (N x N, zero diagonal) defaults to all ones.");
@@ -252,10 +168,10 @@ PYBIND11_MODULE(_cldyn, m) {
       "pairwise_importance",
       [](const py::handle& f, const py::handle& f_prime, const std::string& loss, std::optional<double> tau,
          std::optional<double> eps) {
-        const Eigen::MatrixXd F = matrix_of(f, "F"), Fp = matrix_of(f_prime, "Fp");
+        const MatrixArg F(f, "F"), Fp(f_prime, "Fp");
         const cldyn::Loss l = loss_of(loss, tau, eps);
         py::gil_scoped_release release;
-        return l.pairwise_importance(F, Fp).matrix();
+        return l.pairwise_importance(F.map(), Fp.map()).matrix();
       },
       py::arg("F"), py::arg("Fp"), py::arg("loss") = "quadratic", py::kw_only(), py::arg("tau") = py::none(),
       py::arg("eps") = py::none(), "alpha(F, Fp) (N x N) of the loss at outputs F, Fp (N x p).");
@@ -264,8 +180,10 @@ PYBIND11_MODULE(_cldyn, m) {
       "loss_value",
       [](const py::handle& f, const py::handle& f_prime, const std::string& loss, std::optional<double> tau,
          std::optional<double> eps) {
-        const Eigen::MatrixXd F = matrix_of(f, "F"), Fp = matrix_of(f_prime, "Fp");
-        return loss_of(loss, tau, eps).value(F, Fp);
+        const MatrixArg F(f, "F"), Fp(f_prime, "Fp");
+        const cldyn::Loss l = loss_of(loss, tau, eps);
+        py::gil_scoped_release release;
+        return l.value(F.map(), Fp.map());
       },
       py::arg("F"), py::arg("Fp"), py::arg("loss") = "quadratic", py::kw_only(), py::arg("tau") = py::none(),
       py::arg("eps") = py::none(), "The loss at outputs F, Fp.");
@@ -310,14 +228,14 @@ PYBIND11_MODULE(_cldyn, m) {
         py::arg("negatives") = "view1", py::arg("distance") = "raw",
         py::arg("top_tolerance") = cldyn::tools::kDefaultTopTolerance, py::arg("top_k") = 3, py::arg("alpha") = true,
         py::arg("hessian") = true, py::arg("find_fixed_points") = false, py::arg("starts") = 64,
-        py::arg("seed") = 0, py::arg("fixed_point_tolerance") = 1e-8,
+        py::arg("seed") = 0, py::arg("fixed_point_tolerance") = 1e-8, py::arg("infonce_kinks") = true,
         "The analysis of cldyn-analyze at views X, Xp and weights W: a dict with the fields of its JSON.");
 
   m.def(
       "certified_fixed_points",
       [](const py::handle& x, const py::handle& x_prime, const std::string& activation, const std::string& loss,
          std::optional<double> tau, std::optional<double> eps, const py::object& w, const std::string& layout,
-         Eigen::Index starts, std::uint64_t seed, double tolerance) {
+         Eigen::Index starts, std::uint64_t seed, double tolerance, bool infonce_kinks) {
         cldyn::TwoViewBatch b = batch_of(x, x_prime);
         const Eigen::MatrixXd user = w.is_none() ? Eigen::MatrixXd(b.dim(), 0) : weights_of(w, layout);
         if (user.rows() != b.dim())
@@ -327,6 +245,7 @@ PYBIND11_MODULE(_cldyn, m) {
         options.random_starts = starts;
         options.seed = seed;
         options.tolerance = tolerance;
+        options.infonce_kinks = infonce_kinks;
         options.validate();
         const cldyn::analysis::SampleLandscape landscape(std::move(b), cldyn::Activation::parse(activation),
                                                          loss_of(loss, tau, eps));
@@ -340,8 +259,10 @@ PYBIND11_MODULE(_cldyn, m) {
       },
       py::arg("X"), py::arg("Xp"), py::kw_only(), py::arg("activation"), py::arg("loss"), py::arg("tau") = py::none(),
       py::arg("eps") = py::none(), py::arg("W") = py::none(), py::arg("layout") = "dK", py::arg("starts") = 64,
-      py::arg("seed") = 0, py::arg("tolerance") = 1e-8,
-      "Certified fixed points of the one-node sample landscape (the fixed_points record of analyze).");
+      py::arg("seed") = 0, py::arg("tolerance") = 1e-8, py::arg("infonce_kinks") = false,
+      "Certified fixed points of the one-node sample landscape (the fixed_points record of analyze);\n"
+      "infonce_kinks=True also runs the active-set solver and kink certificate for ReLU / leaky ReLU\n"
+      "under InfoNCE (CertifiedSearchOptions::infonce_kinks).");
 
   m.def("token_run", &token_run, py::kw_only(), py::arg("T") = 20, py::arg("K") = 10, py::arg("P") = 5,
         py::arg("G") = 40, py::arg("pattern_len") = 5, py::arg("aug_degree") = 5, py::arg("embedding_dim") = 0,
@@ -353,4 +274,16 @@ PYBIND11_MODULE(_cldyn, m) {
         py::arg("structure_seed") = py::none(), py::arg("precision") = "float", py::arg("log_every") = 50,
         "One run of the token-pattern experiment (theory section 6), as exp_token_patterns runs it.");
 
+  cldyn::python::bind_analysis(m);
+
+  // Test-only: what the C++ side sees of an array (docs/python.md, "Conventions").
+  py::module_ testing = m.def_submodule("_testing", "Test-only helpers of the zero-copy rule.");
+  testing.def(
+      "data_pointer",
+      [](const py::handle& a, bool transposed) {
+        const MatrixArg view(a, "a", transposed);
+        return py::make_tuple(reinterpret_cast<std::uintptr_t>(view.data()), view.copied(), view.rows(), view.cols());
+      },
+      py::arg("a"), py::arg("transposed") = false,
+      "(address of the first element C++ reads, copied, rows, cols) of a as the bindings convert it.");
 }

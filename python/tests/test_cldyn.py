@@ -142,11 +142,20 @@ def test_analyze_equals_the_command_line_tool(tmp_path):
     for name, a in (("x", x), ("xp", xp), ("w", w)):
         np.save(tmp_path / f"{name}.npy", a)
     args = ["--activation", "relu", "--loss", "infonce", "--tau", "0.5", "--eps", "1"]
+    # With the fixed-point search: both use the kink certificate under InfoNCE by default.
     subprocess.run([exe, "--views", str(tmp_path / "x.npy"), str(tmp_path / "xp.npy"), "--weights",
-                    str(tmp_path / "w.npy"), *args, "--json", str(tmp_path / "out.json"), "--quiet"],
+                    str(tmp_path / "w.npy"), *args, "--find-fixed-points", "--starts", "6",
+                    "--json", str(tmp_path / "out.json"), "--quiet"],
                    check=True)
     ref = json.loads((tmp_path / "out.json").read_text())
-    out = cldyn.analyze(x, xp, w, activation="relu", loss="infonce", tau=0.5, eps=1.0)
+    out = cldyn.analyze(x, xp, w, activation="relu", loss="infonce", tau=0.5, eps=1.0,
+                        find_fixed_points=True, starts=6)
+    assert ref["fixed_points"]["infonce_kinks"] is True
+    assert out["fixed_points"]["infonce_kinks"] is True
+    assert len(out["fixed_points"]["points"]) == len(ref["fixed_points"]["points"]) > 0
+    for mine, theirs in zip(out["fixed_points"]["points"], ref["fixed_points"]["points"]):
+        assert np.array_equal(np.asarray(mine["w"]), np.asarray(theirs["w"]))
+        assert mine["stable"] == theirs["stable"]
     assert list(out.keys()) == list(ref.keys())
     for key in ("alpha", "input_covariance", "gated_covariance", "energy_gradient", "loss_gradient",
                 "loss_hessian", "top_eigenvectors"):

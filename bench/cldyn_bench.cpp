@@ -31,7 +31,6 @@
 #include <utility>
 #include <vector>
 
-#include "cldyn/activation.hpp"
 #include "cldyn/analysis/fixed_points.hpp"
 #include "cldyn/analysis/gated_covariance.hpp"
 #include "cldyn/analysis/landscape.hpp"
@@ -39,17 +38,18 @@
 #include "cldyn/analysis/one_layer_analysis.hpp"
 #include "cldyn/analysis/population.hpp"
 #include "cldyn/analysis/spectra.hpp"
-#include "cldyn/batch.hpp"
-#include "cldyn/covariance.hpp"
+#include "cldyn/core/activation.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/covariance.hpp"
+#include "cldyn/core/loss.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
+#include "cldyn/core/reference.hpp"
+#include "cldyn/core/rng.hpp"
+#include "cldyn/core/streaming.hpp"
 #include "cldyn/data/latent_model.hpp"
-#include "cldyn/loss.hpp"
-#include "cldyn/one_layer.hpp"
-#include "cldyn/token_experiment.hpp"
-#include "cldyn/two_layer.hpp"
-#include "cldyn/pairwise_importance.hpp"
-#include "cldyn/reference.hpp"
-#include "cldyn/rng.hpp"
-#include "cldyn/streaming.hpp"
+#include "cldyn/models/one_layer.hpp"
+#include "cldyn/models/two_layer.hpp"
+#include "cldyn/train/token_experiment.hpp"
 
 namespace {
 

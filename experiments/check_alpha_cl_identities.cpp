@@ -4,7 +4,7 @@
 //   A-fd  the same gradient by central differences of L
 //   B     ∇_{w_k} E_α = A(w_k)·w_k             (A formed explicitly as C_α[x̃_k])
 //   B-fast fast-form C_α (and E_α) = the naive double sum
-// and Identity A under the other conventions of lib/cldyn/convention.hpp (theory §2):
+// and Identity A under the other conventions of lib/cldyn/models/convention.hpp (theory §2):
 //   A-both-views  negatives from both views, ∇L_sym = −2(2N)²·∇E_sg(α) (losses with ε ≥ 1)
 //   A-normalized  distances on ℓ2-normalised outputs, first-view negatives (every loss)
 //   A-nt-xent     both views and normalised outputs with InfoNCE ε = 1 (NT-Xent)
@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "cldyn/analysis/analysis.hpp"
-#include "cldyn/convention.hpp"
-#include "cldyn/reference.hpp"
+#include "cldyn/core/reference.hpp"
+#include "cldyn/models/convention.hpp"
 #include "common/shape.hpp"
 
 using namespace cldyn;
@@ -352,7 +352,7 @@ void report(Check& check, const Options& o, const Result& result) {
                                 " coordinates, " + std::to_string(worst.fd_excluded) + " at gate kinks skipped)",
                             "0", sci(worst.finite_difference), worst.finite_difference, bound(kToleranceFd))
                       .needs(worst.fd_coordinates > 0));
-  // Identity A under the other conventions (lib/cldyn/convention.hpp): the same exact algebra
+  // Identity A under the other conventions (lib/cldyn/models/convention.hpp): the same exact algebra
   // on the doubled batch (M = 2N) and/or at the normalised outputs, so the same tolerance as A.
   const std::string dropped = std::to_string(worst.zero_rows_dropped) +
                               " samples with a zero output row left out of the normalised ones";

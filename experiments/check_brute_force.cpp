@@ -150,7 +150,7 @@ void train_run(Run& r, const data::LatentModel& model, const Options& o, const E
   Eigen::MatrixXd w = net.weights();
   for (Eigen::Index k = 0; k < w.cols(); ++k) w.col(k).normalize();
   r.cosines = w.transpose() * model.patterns();
-  const bool sym = act.kind() == Activation::Kind::linear;
+  const bool sym = act.sign_symmetric();
   for (Eigen::Index l = 0; l < model.num_patterns(); ++l) {
     const Eigen::VectorXd c = sym ? Eigen::VectorXd(r.cosines.col(l).cwiseAbs()) : Eigen::VectorXd(r.cosines.col(l));
     if (c.maxCoeff() >= o.cos_threshold) r.recovered.push_back(l);

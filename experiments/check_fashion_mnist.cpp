@@ -171,7 +171,7 @@ struct Setting {
 std::vector<Setting> settings_of(const FashionOptions& o) {
   std::vector<Setting> out;
   for (const Activation& a : {Activation::linear(), Activation::relu()}) {
-    const std::string an = a.kind() == Activation::Kind::linear ? "linear" : "relu";
+    const std::string an = a.is_linear() ? "linear" : "relu";
     out.push_back({an + "/quadratic", a, Loss::quadratic(), true, 0.0});
     for (double tau : o.taus) out.push_back({an + "/infonce(tau=" + shortest(tau) + ")", a, Loss::infonce(tau, 1.0), false, tau});
   }
@@ -332,7 +332,7 @@ FashionResult compute(const FashionOptions& o, std::uint64_t seed, const Context
     run.result = train(net, st.loss, batches[s], options);
     run.w = net.weights();
     for (Eigen::Index j = 0; j < run.w.cols(); ++j) run.w.col(j).normalize();
-    const bool linear = st.activation.kind() == Activation::Kind::linear;
+    const bool linear = st.activation.is_linear();
     const analysis::DirectionClusters cl = analysis::distinct_directions(run.w, o.distinct_cos, linear);
     run.distinct = cl.size();
     run.cluster_sizes = cl.counts;
@@ -465,7 +465,7 @@ void report(Check& check, const FashionOptions& o, const FashionResult& r) {
       preds.push_back({{"seed_index", s}, {"starts", p.starts}, {"certified_starts", p.certified}, {"points", pts}});
     }
     settings_json.push_back({{"setting", st.name},
-                             {"activation", st.activation.kind() == Activation::Kind::linear ? "linear" : "relu"},
+                             {"activation", st.activation.is_linear() ? "linear" : "relu"},
                              {"loss", st.loss.name()},
                              {"learning_rate", st.quadratic ? o.lr : o.nce_rate()},
                              {"probe_accuracy", {{"mean", acc_ci[si].mean}, {"sd", acc_ci[si].sd},
@@ -547,7 +547,7 @@ void report(Check& check, const FashionOptions& o, const FashionResult& r) {
     };
     for (std::size_t si = 0; si < n_settings; ++si) {
       const Run& run = r.runs[si][0];
-      const bool linear = r.settings[si].activation.kind() == Activation::Kind::linear;
+      const bool linear = r.settings[si].activation.is_linear();
       const analysis::DirectionClusters cl = analysis::distinct_directions(run.w, o.distinct_cos, linear);
       const auto band = static_cast<Eigen::Index>(2 * si);
       for (Eigen::Index t = 0; t < std::min(tiles, cl.size()); ++t) add_tile(cl.representatives.col(t), t, band);

@@ -197,7 +197,7 @@ Result compute(const Options& o, std::uint64_t seed, const Context& ctx) {
   const Rng root(seed);
   for (const Activation& a : {Activation::linear(), act})
     for (Eigen::Index t = 0; t < o.identity_sets; ++t) {
-      Rng rng = root.substream(static_cast<std::uint64_t>(t) + (a.kind() == Activation::Kind::linear ? 0 : 1000));
+      Rng rng = root.substream(static_cast<std::uint64_t>(t) + (a.is_linear() ? 0 : 1000));
       res.identity.push_back(identity_set(model, o, a, t, rng));
     }
 
@@ -224,7 +224,7 @@ Result compute(const Options& o, std::uint64_t seed, const Context& ctx) {
       const Eigen::VectorXd w = net.filters(k).col(0).normalized();
       cu(k) = w.dot(u_local.col(k));
       cv(k) = w.dot(v_local.col(k));
-      if (act.kind() == Activation::Kind::linear) {  // a linear filter's sign is arbitrary
+      if (act.sign_symmetric()) {  // a linear filter's sign is arbitrary
         cu(k) = std::abs(cu(k));
         cv(k) = std::abs(cv(k));
       }

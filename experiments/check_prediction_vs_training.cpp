@@ -227,7 +227,7 @@ Result compute(const Options& o, std::uint64_t seed, const Context& ctx) {
     for (Eigen::Index k = 0; k < t.weights.cols(); ++k) t.weights.col(k).normalize();
   });
   for (Trained& t : runs) {
-    const bool lin = t.activation.kind() == Activation::Kind::linear;
+    const bool lin = t.activation.is_linear();
     match_nodes(t, lin ? res.pred_linear : res.pred_relu, lin);
   }
   return res;
@@ -288,7 +288,7 @@ std::vector<Summary> report_trained(Check& check, const Options& o, const Result
   std::vector<Summary> summary(res.runs.size());
   for (std::size_t r = 0; r < res.runs.size(); ++r) {
     const Trained& t = res.runs[r];
-    const Prediction& pred = t.activation.kind() == Activation::Kind::linear ? res.pred_linear : res.pred_relu;
+    const Prediction& pred = t.activation.is_linear() ? res.pred_linear : res.pred_relu;
     Summary& s = summary[r];
     nlohmann::json nodes = nlohmann::json::array();
     std::vector<long> hits(pred.points.size(), 0);

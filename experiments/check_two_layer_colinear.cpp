@@ -212,7 +212,7 @@ GradientSummary report_gradients(Check& check, const Options& o, const Result& r
                                      {"mean_abs_cos", f.cosines.mean_abs_cos}});
             }
           }
-          if (act.kind() == Activation::Kind::linear) {
+          if (act.is_linear()) {
             g.linear_max_rank_over_p = std::max(g.linear_max_rank_over_p, rmax - p);
             if (p == 1) g.linear_p1_worst = std::max(g.linear_p1_worst, omax);
           } else {

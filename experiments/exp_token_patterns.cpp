@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "cldyn/token_experiment.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
+#include "cldyn/train/token_experiment.hpp"
 #include "common/shape.hpp"
 #include "npy.hpp"
 
@@ -77,7 +77,7 @@ json run_config(const cldyn::TokenRunOptions& o) {
           {"bias", o.bias},
           {"output_activation", o.output_activation},
           {"loss", o.loss.kind == cldyn::TokenLoss::infonce ? "infonce" : "quadratic"},
-          {"temperature", o.loss.temperature},
+          {"temperature", o.loss.tau},
           {"lr", o.learning_rate},
           {"momentum", o.momentum},
           {"wd", o.weight_decay},
@@ -233,7 +233,7 @@ void Options::describe(OptionSet& o) {
   o.add_flag("--output-activation", base.output_activation,
              "Apply the activation to the output before the ℓ2 normalisation", "");
   o.add("--loss", grid.losses, "infonce|quadratic; list sweeps", "losses")->check(CLI::IsMember({"infonce", "quadratic"}));
-  o.add("--tau", base.loss.temperature, "Temperature τ > 0", "")->check(positive_number());
+  o.add("--tau", base.loss.tau, "Temperature τ > 0", "")->check(positive_number());
   o.add("--lr", base.learning_rate, "Learning rate > 0")->check(positive_number());
   o.add("--momentum", base.momentum, "SGD momentum in [0, 1)", "")->check(CLI::Range(0.0, 0.999999));
   o.add("--wd", base.weight_decay, "Weight decay ≥ 0 (coupled into the gradient)")->check(non_negative_number());

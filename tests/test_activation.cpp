@@ -3,8 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <type_traits>
 
-#include "cldyn/activation.hpp"
+#include "cldyn/core/activation.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {
@@ -30,6 +31,29 @@ TEST(Activation, ValuesAndGates) {
   EXPECT_DOUBLE_EQ(leaky.value(-2.0), -0.2);
   EXPECT_EQ(leaky.gate(-2.0), 0.1);
   EXPECT_EQ(leaky.gate(2.0), 1.0);
+}
+
+TEST(Activation, LinearityAndSignSymmetryAreAskedNotTestedByKind) {
+  EXPECT_TRUE(Activation::linear().is_linear());
+  EXPECT_TRUE(Activation::linear().sign_symmetric());
+  EXPECT_FALSE(Activation::relu().is_linear());
+  EXPECT_FALSE(Activation::relu().sign_symmetric());
+  EXPECT_FALSE(Activation::leaky_relu(0.1).is_linear());
+  EXPECT_FALSE(Activation::leaky_relu(0.1).sign_symmetric());
+  // The sign symmetry claimed is h(-u) = -h(u).
+  for (const Activation& a : {Activation::linear(), Activation::relu(), Activation::leaky_relu(0.1)})
+    EXPECT_EQ(a.value(-1.5) == -a.value(1.5), a.sign_symmetric()) << a.name();
+}
+
+TEST(Activation, FloatFormsAreTheDoubleFormsRounded) {
+  const Activation leaky = Activation::leaky_relu(0.1);
+  static_assert(std::is_same_v<decltype(leaky.gate(1.0f)), float>);
+  static_assert(std::is_same_v<decltype(leaky.value(1.0f)), float>);
+  EXPECT_EQ(leaky.gate(-2.0f), 0.1f);
+  EXPECT_EQ(leaky.value(-2.0f), 0.1f * -2.0f);
+  EXPECT_EQ(Activation::relu().value(-3.0f), 0.0f);
+  EXPECT_EQ(Activation::relu().gate(0.0f), 0.0f);
+  EXPECT_EQ(Activation::linear().value(-3.0f), -3.0f);
 }
 
 TEST(Activation, ReluAndLeakyGateAtZeroIsTheNegativeBranch) {

@@ -6,8 +6,8 @@
 #include <limits>
 #include <string>
 
-#include "cldyn/batch.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/validate.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

@@ -15,11 +15,11 @@
 
 #include "cldyn/analysis/certified_fixed_points.hpp"
 #include "cldyn/analysis/landscape.hpp"
-#include "cldyn/activation.hpp"
-#include "cldyn/batch.hpp"
+#include "cldyn/core/activation.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/loss.hpp"
+#include "cldyn/core/rng.hpp"
 #include "cldyn/data/latent_model.hpp"
-#include "cldyn/loss.hpp"
-#include "cldyn/rng.hpp"
 #include "npy.hpp"
 #include "support/scratch_dir.hpp"
 

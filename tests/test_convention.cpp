@@ -1,4 +1,4 @@
-// The SimCLR conventions (lib/cldyn/convention.hpp): negatives from view 1 or both views,
+// The SimCLR conventions (lib/cldyn/models/convention.hpp): negatives from view 1 or both views,
 // distances on raw or ℓ2-normalised outputs. Identity A, central differences, an independent
 // naive implementation of each loss and of NT-Xent, the partner entries of α, and the errors.
 #include <gtest/gtest.h>
@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "cldyn/analysis/finite_difference.hpp"
-#include "cldyn/convention.hpp"
 #include "cldyn/core.hpp"
+#include "cldyn/models/convention.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

@@ -7,8 +7,8 @@
 #include <limits>
 #include <tuple>
 
-#include "cldyn/covariance.hpp"
-#include "cldyn/reference.hpp"
+#include "cldyn/core/covariance.hpp"
+#include "cldyn/core/reference.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

@@ -9,7 +9,7 @@
 
 #include "cldyn/analysis/analysis.hpp"
 #include "cldyn/core.hpp"
-#include "cldyn/reference.hpp"
+#include "cldyn/core/reference.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "cldyn/analysis/gated_covariance.hpp"
-#include "cldyn/one_layer.hpp"
+#include "cldyn/models/one_layer.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

@@ -6,7 +6,7 @@
 #include "cldyn/analysis/finite_difference.hpp"
 #include "cldyn/analysis/gated_covariance.hpp"
 #include "cldyn/core.hpp"
-#include "cldyn/reference.hpp"
+#include "cldyn/core/reference.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

@@ -1,5 +1,5 @@
-// The blocked InfoNCE softmax (lib/cldyn/detail/infonce_blocks.hpp) against the straightforward
-// scalar algorithm it replaced, and the streamed C_α (cldyn/streaming.hpp) against the dense
+// The blocked InfoNCE softmax (lib/cldyn/core/detail/infonce_blocks.hpp) against the straightforward
+// scalar algorithm it replaced, and the streamed C_α (cldyn/core/streaming.hpp) against the dense
 // contrastive_covariance with the materialised α.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,10 +8,10 @@
 #include <cmath>
 #include <limits>
 
-#include "cldyn/covariance.hpp"
-#include "cldyn/detail/infonce_blocks.hpp"
-#include "cldyn/loss.hpp"
-#include "cldyn/streaming.hpp"
+#include "cldyn/core/covariance.hpp"
+#include "cldyn/core/detail/infonce_blocks.hpp"
+#include "cldyn/core/loss.hpp"
+#include "cldyn/core/streaming.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

@@ -5,8 +5,8 @@
 #include <numeric>
 #include <vector>
 
+#include "cldyn/core/rng.hpp"
 #include "cldyn/data/latent_model.hpp"
-#include "cldyn/rng.hpp"
 #include "support/population_support.hpp"
 
 namespace cldyn {

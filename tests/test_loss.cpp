@@ -7,8 +7,8 @@
 #include <limits>
 
 #include "cldyn/analysis/finite_difference.hpp"
-#include "cldyn/covariance.hpp"
-#include "cldyn/loss.hpp"
+#include "cldyn/core/covariance.hpp"
+#include "cldyn/core/loss.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

@@ -8,7 +8,7 @@
 
 #include "cldyn/analysis/gated_covariance.hpp"
 #include "cldyn/analysis/loss_hessian.hpp"
-#include "cldyn/one_layer.hpp"
+#include "cldyn/models/one_layer.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "cldyn/analysis/matching.hpp"
-#include "cldyn/rng.hpp"
+#include "cldyn/core/rng.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn::analysis {

@@ -7,9 +7,9 @@
 #include <limits>
 
 #include "cldyn/analysis/finite_difference.hpp"
-#include "cldyn/covariance.hpp"
-#include "cldyn/loss.hpp"
-#include "cldyn/one_layer.hpp"
+#include "cldyn/core/covariance.hpp"
+#include "cldyn/core/loss.hpp"
+#include "cldyn/models/one_layer.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "cldyn/pairwise_importance.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

@@ -9,9 +9,9 @@
 #include "cldyn/analysis/finite_difference.hpp"
 #include "cldyn/analysis/gated_covariance.hpp"
 #include "cldyn/analysis/population.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
+#include "cldyn/core/rng.hpp"
 #include "cldyn/data/latent_model.hpp"
-#include "cldyn/pairwise_importance.hpp"
-#include "cldyn/rng.hpp"
 #include "support/population_support.hpp"
 #include "support/problems.hpp"
 

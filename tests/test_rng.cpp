@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "cldyn/rng.hpp"
+#include "cldyn/core/rng.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

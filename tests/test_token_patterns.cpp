@@ -10,8 +10,8 @@
 #include <set>
 
 #include "cldyn/data/token_patterns.hpp"
-#include "cldyn/token_experiment.hpp"
-#include "cldyn/token_network.hpp"
+#include "cldyn/models/token_network.hpp"
+#include "cldyn/train/token_experiment.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {
@@ -227,7 +227,7 @@ double direct_loss(const TokenNetworkOptions& o, const TokenParameters<double>& 
         if (o.bias) u += p.b.segment(k * M, M);
         for (int m = 0; m < M; ++m) h(k * M + m, i) = o.activation.value(u(m));
       }
-    if (o.batch_norm) h = bn(h, o.bn_eps);
+    if (o.batch_norm) h = bn(h, o.bn_epsilon);
     Eigen::MatrixXd out = p.V * h;
     if (o.output_activation) out = o.activation.value(out);
     for (int i = 0; i < B; ++i) out.col(i) /= std::max(out.col(i).norm(), 1e-12);
@@ -237,7 +237,7 @@ double direct_loss(const TokenNetworkOptions& o, const TokenParameters<double>& 
   for (int i = 0; i < B; ++i) {
     Eigen::VectorXd s(B);
     for (int j = 0; j < B; ++j) s(j) = j == i ? z[0].col(i).dot(z[1].col(i)) : z[0].col(i).dot(z[0].col(j));
-    s /= lo.temperature;
+    s /= lo.tau;
     if (lo.kind == TokenLoss::infonce) {
       total += std::log((s.array() - s.maxCoeff()).exp().sum()) + s.maxCoeff() - s(i);
     } else {
@@ -286,7 +286,7 @@ TEST_P(TokenNetworkGradient, LossMatchesDirectAndGradientMatchesCentralDifferenc
   const data::TokenBatch batch = tp.sample(6, brng);
   TokenLossOptions lo;
   lo.kind = c.loss;
-  lo.temperature = 0.5;
+  lo.tau = 0.5;
 
   TokenParameters<double> grad;
   const double value = net.loss(batch, lo, &grad);

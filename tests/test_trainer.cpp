@@ -8,7 +8,7 @@
 
 #include "cldyn/analysis/gated_covariance.hpp"
 #include "cldyn/analysis/spectra.hpp"
-#include "cldyn/trainer.hpp"
+#include "cldyn/train/trainer.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

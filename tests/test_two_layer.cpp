@@ -6,10 +6,10 @@
 #include <cmath>
 #include <limits>
 
-#include "cldyn/covariance.hpp"
-#include "cldyn/loss.hpp"
-#include "cldyn/trainer.hpp"
-#include "cldyn/two_layer.hpp"
+#include "cldyn/core/covariance.hpp"
+#include "cldyn/core/loss.hpp"
+#include "cldyn/models/two_layer.hpp"
+#include "cldyn/train/trainer.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn {

@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "cldyn/batch.hpp"
+#include "cldyn/core/batch.hpp"
 #include "csv.hpp"
 
 namespace cldyn::tools {

@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "cldyn/activation.hpp"
 #include "cldyn/analysis/certified_fixed_points.hpp"
-#include "cldyn/batch.hpp"
-#include "cldyn/convention.hpp"
+#include "cldyn/core/activation.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/models/convention.hpp"
 
 namespace cldyn::tools {
 

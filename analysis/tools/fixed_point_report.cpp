@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::tools {
 

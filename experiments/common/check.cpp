@@ -16,8 +16,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "cldyn/activation.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/activation.hpp"
+#include "cldyn/core/validate.hpp"
 #include "cldyn/version.hpp"
 #include "npy.hpp"
 

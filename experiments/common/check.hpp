@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "cldyn/rng.hpp"
+#include "cldyn/core/rng.hpp"
 #include "common/claim.hpp"
 
 namespace cldyn::experiments {

@@ -1,6 +1,6 @@
 #include "common/claim.hpp"
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::experiments {
 

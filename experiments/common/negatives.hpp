@@ -7,7 +7,7 @@
 /// normalisation to speak of (f̂ = ±1), and Identity B needs raw distances.
 #include <string>
 
-#include "cldyn/convention.hpp"
+#include "cldyn/models/convention.hpp"
 #include "common/check.hpp"
 #include "common/shape.hpp"
 

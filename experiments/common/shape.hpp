@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "cldyn/rng.hpp"
+#include "cldyn/core/rng.hpp"
 #include "common/check.hpp"
 
 namespace cldyn::experiments {

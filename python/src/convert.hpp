@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "analyze_report.hpp"
-#include "cldyn/batch.hpp"
-#include "cldyn/loss.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/loss.hpp"
 
 namespace cldyn::python {
 

@@ -19,17 +19,17 @@
 #include <string>
 
 #include "analyze_report.hpp"
-#include "convert.hpp"
 #include "cldyn/analysis/landscape.hpp"
-#include "fixed_point_report.hpp"
-#include "cldyn/activation.hpp"
-#include "cldyn/batch.hpp"
-#include "cldyn/covariance.hpp"
-#include "cldyn/loss.hpp"
-#include "cldyn/one_layer.hpp"
-#include "cldyn/pairwise_importance.hpp"
-#include "cldyn/token_experiment.hpp"
+#include "cldyn/core/activation.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/covariance.hpp"
+#include "cldyn/core/loss.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
+#include "cldyn/models/one_layer.hpp"
+#include "cldyn/train/token_experiment.hpp"
 #include "cldyn/version.hpp"
+#include "convert.hpp"
+#include "fixed_point_report.hpp"
 
 namespace py = pybind11;
 
@@ -96,7 +96,7 @@ py::dict token_run(int T, int K, int P, int G, int pattern_len, int aug_degree, 
   if (loss != "infonce" && loss != "quadratic")
     throw std::invalid_argument("loss: '" + loss + "' is not one of infonce | quadratic");
   o.loss.kind = loss == "infonce" ? cldyn::TokenLoss::infonce : cldyn::TokenLoss::quadratic;
-  o.loss.temperature = tau;
+  o.loss.tau = tau;
   o.learning_rate = lr;
   o.momentum = momentum;
   o.weight_decay = wd;

@@ -6,9 +6,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "cldyn/batch.hpp"
-#include "cldyn/pairwise_importance.hpp"
-#include "cldyn/rng.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
+#include "cldyn/core/rng.hpp"
 
 namespace cldyn::test {
 

@@ -10,9 +10,9 @@
 #include <string>
 
 #include "cldyn/analysis/stability.hpp"
-#include "cldyn/covariance.hpp"
-#include "cldyn/rng.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/covariance.hpp"
+#include "cldyn/core/rng.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::analysis {
 
@@ -57,13 +57,13 @@ std::string_view to_string(PointKind kind) {
 bool supports_kinks(const NodeLandscape& landscape) {
   const auto* sample = dynamic_cast<const SampleLandscape*>(&landscape);
   return sample != nullptr && sample->loss().kind() == Loss::Kind::quadratic &&
-         sample->activation().kind() != Activation::Kind::linear;
+         !sample->activation().is_linear();
 }
 
 bool supports_infonce_kinks(const NodeLandscape& landscape) {
   const auto* sample = dynamic_cast<const SampleLandscape*>(&landscape);
   return sample != nullptr && sample->loss().kind() == Loss::Kind::infonce &&
-         sample->activation().kind() != Activation::Kind::linear;
+         !sample->activation().is_linear();
 }
 
 namespace {
@@ -358,14 +358,14 @@ KinkCertificate certify(const Rows& rows, const Eigen::VectorXd& w, const KinkOp
   return c;
 }
 
-void check_kink_landscape(const SampleLandscape& landscape, const char* where) {
+void require_kink_landscape(const SampleLandscape& landscape, const char* where) {
   require(supports_kinks(landscape) || supports_infonce_kinks(landscape), where, "landscape",
           landscape.activation().name() + " with " + landscape.loss().name(),
           "ReLU or leaky ReLU with the quadratic loss or InfoNCE");
 }
 
-void check_direction(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Index d, const char* where,
-                     const char* name) {
+void require_direction(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Index d,
+                       const char* where, const char* name) {
   require(w.size() == d, where, std::string("size of ") + name, w.size(), "== d = " + std::to_string(d));
   require_finite(w, where, name);
   require(w.norm() > 0.0, where, std::string("norm of ") + name, w.norm(), std::string(name) + " != 0");
@@ -377,16 +377,16 @@ KinkCertificate certify_kink(const SampleLandscape& landscape, const Eigen::Ref<
                              const KinkOptions& options) {
   constexpr const char* where = "certify_kink";
   options.validate();
-  check_kink_landscape(landscape, where);
-  check_direction(w, landscape.dim(), where, "w");
+  require_kink_landscape(landscape, where);
+  require_direction(w, landscape.dim(), where, "w");
   return certify(Rows(landscape), w.normalized(), options);
 }
 
 Eigen::VectorXd face_critical_point(const SampleLandscape& landscape, const std::vector<Eigen::Index>& active,
                                     const Eigen::Ref<const Eigen::VectorXd>& w_ref) {
   constexpr const char* where = "face_critical_point";
-  check_kink_landscape(landscape, where);
-  check_direction(w_ref, landscape.dim(), where, "w_ref");
+  require_kink_landscape(landscape, where);
+  require_direction(w_ref, landscape.dim(), where, "w_ref");
   const Rows rows(landscape);
   for (const Eigen::Index r : active)
     require(r >= 0 && r < rows.count() && rows.norm(r) > 0.0, where, "active row", r,
@@ -402,8 +402,8 @@ KinkSolve kink_fixed_point(const SampleLandscape& landscape, const Eigen::Ref<co
                            const KinkOptions& options) {
   constexpr const char* where = "kink_fixed_point";
   options.validate();
-  check_kink_landscape(landscape, where);
-  check_direction(w0, landscape.dim(), where, "w0");
+  require_kink_landscape(landscape, where);
+  require_direction(w0, landscape.dim(), where, "w0");
   const Rows rows(landscape);
   const Eigen::Index d = rows.dim(), count = rows.count();
   const Eigen::VectorXd wa = w0.normalized();

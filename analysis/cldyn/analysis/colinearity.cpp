@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::analysis {
 

@@ -24,9 +24,9 @@
 #include <Eigen/Core>
 #include <vector>
 
-#include "cldyn/batch.hpp"
-#include "cldyn/pairwise_importance.hpp"
-#include "cldyn/two_layer.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
+#include "cldyn/models/two_layer.hpp"
 
 namespace cldyn::analysis {
 

@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "cldyn/analysis/statistics.hpp"
-#include "cldyn/rng.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/rng.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::analysis {
 
@@ -67,8 +67,8 @@ double similarity(const Eigen::VectorXd& a, const Eigen::VectorXd& b, bool sign_
   return sign_symmetric ? std::abs(c) : c;
 }
 
-void check_patterns(const NodeLandscape& landscape, const Eigen::Ref<const Eigen::MatrixXd>& patterns,
-                    const char* where) {
+void require_patterns(const NodeLandscape& landscape,
+                      const Eigen::Ref<const Eigen::MatrixXd>& patterns, const char* where) {
   require(patterns.cols() >= 1, where, "columns of patterns", patterns.cols(), ">= 1");
   require(patterns.rows() == landscape.dim(), where, "rows of patterns", patterns.rows(),
           "== d = " + std::to_string(landscape.dim()));
@@ -85,7 +85,7 @@ CriticalPointPrediction predict_critical_points(const NodeLandscape& landscape,
                                                 const PredictionOptions& options) {
   constexpr const char* where = "predict_critical_points";
   options.validate();
-  check_patterns(landscape, patterns, where);
+  require_patterns(landscape, patterns, where);
   const Eigen::Index d = landscape.dim(), L = patterns.cols();
   const bool sym = landscape.sign_symmetric();
 
@@ -198,7 +198,7 @@ BasinPrediction predict_basins(const NodeLandscape& landscape, const Eigen::Ref<
                                const BasinOptions& options) {
   constexpr const char* where = "predict_basins";
   options.validate();
-  check_patterns(landscape, patterns, where);
+  require_patterns(landscape, patterns, where);
   const Eigen::Index L = patterns.cols();
   const bool sym = landscape.sign_symmetric();
   CertifiedSearchOptions co = options.certified;

@@ -6,8 +6,8 @@
 #include <Eigen/QR>
 
 #include "cldyn/analysis/stability.hpp"
-#include "cldyn/rng.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/rng.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::analysis {
 

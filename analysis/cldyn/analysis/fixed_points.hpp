@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cldyn/analysis/landscape.hpp"
-#include "cldyn/status.hpp"
+#include "cldyn/core/status.hpp"
 
 namespace cldyn::analysis {
 

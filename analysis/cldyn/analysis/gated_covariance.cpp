@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::analysis {
 namespace {

@@ -6,10 +6,10 @@
 
 #include <Eigen/Core>
 
-#include "cldyn/activation.hpp"
-#include "cldyn/batch.hpp"
-#include "cldyn/covariance.hpp"
-#include "cldyn/pairwise_importance.hpp"
+#include "cldyn/core/activation.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/covariance.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
 
 namespace cldyn::analysis {
 

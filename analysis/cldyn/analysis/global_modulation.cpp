@@ -8,10 +8,10 @@
 #include <limits>
 
 #include "cldyn/analysis/population.hpp"
-#include "cldyn/batch.hpp"
-#include "cldyn/pairwise_importance.hpp"
-#include "cldyn/two_layer.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
+#include "cldyn/core/validate.hpp"
+#include "cldyn/models/two_layer.hpp"
 
 namespace cldyn::analysis {
 
@@ -71,7 +71,8 @@ SecularRoot solve_secular(const Eigen::Ref<const Eigen::VectorXd>& d, const Eige
 
 namespace {
 
-void check_filters(const data::ClassModel& model, const std::vector<Eigen::VectorXd>& w, const char* where) {
+void require_filters(const data::ClassModel& model, const std::vector<Eigen::VectorXd>& w,
+                     const char* where) {
   require(static_cast<Eigen::Index>(w.size()) == model.num_fields(), where, "number of filters", w.size(),
           "== K = " + std::to_string(model.num_fields()));
   for (std::size_t k = 0; k < w.size(); ++k) {
@@ -124,7 +125,7 @@ Eigen::MatrixXd covariance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, c
 
 Eigen::MatrixXd hidden_covariance(const data::ClassModel& model, const std::vector<Eigen::VectorXd>& w,
                                   const Activation& activation) {
-  check_filters(model, w, "hidden_covariance");
+  require_filters(model, w, "hidden_covariance");
   const SupportValues v = evaluate(model, w, activation);
   return covariance(v.g, v.g, v.p);
 }
@@ -132,7 +133,7 @@ Eigen::MatrixXd hidden_covariance(const data::ClassModel& model, const std::vect
 std::vector<Eigen::VectorXd> generic_field(const data::ClassModel& model, const std::vector<Eigen::VectorXd>& w,
                                            const Eigen::Ref<const Eigen::VectorXd>& s, const Activation& activation) {
   constexpr const char* where = "generic_field";
-  check_filters(model, w, where);
+  require_filters(model, w, where);
   require(s.size() == model.num_fields(), where, "length of s", s.size(), "== K = " + std::to_string(model.num_fields()));
   require_finite(s, where, "s");
   const SupportValues v = evaluate(model, w, activation);
@@ -156,7 +157,7 @@ struct NoiseAtom {
 /// (RF k is "on" for U < Φ(c_k), U uniform on [0, 1)); zero-weight atoms are dropped.
 std::vector<NoiseAtom> view_atoms(const data::ClassModel& model, const Eigen::VectorXd& x0,
                                   const std::vector<Eigen::VectorXd>& w, const Activation& act) {
-  if (act.kind() == Activation::Kind::linear) return {NoiseAtom{x0, 1.0}};
+  if (act.is_linear()) return {NoiseAtom{x0, 1.0}};
   const Eigen::Index k_count = model.num_fields();
   const double sigma = model.sigma();
   constexpr double inv_sqrt2 = 0.70710678118654752440;
@@ -226,7 +227,7 @@ void solve_modulation(GlobalModulation& out) {
 
 GlobalModulation global_modulation(const data::ClassModel& model, const std::vector<Eigen::VectorXd>& w,
                                    const Activation& activation) {
-  check_filters(model, w, "global_modulation");
+  require_filters(model, w, "global_modulation");
   const SupportValues v = evaluate(model, w, activation);
   GlobalModulation out;
   out.p1 = model.options().p1;
@@ -263,13 +264,13 @@ std::vector<Eigen::VectorXd> two_layer_population_field(const data::ClassModel& 
                                                         const Eigen::Ref<const Eigen::VectorXd>& s,
                                                         const Activation& activation) {
   constexpr const char* where = "two_layer_population_field";
-  check_filters(model, w, where);
+  require_filters(model, w, where);
   require(s.size() == model.num_fields(), where, "length of s", s.size(), "== K = " + std::to_string(model.num_fields()));
   require_finite(s, where, "s");
   const Eigen::Index k_count = model.num_fields(), d = model.dim();
   // Rows before the support is built: 4^K base points times at most K + 1 atoms.
   constexpr Eigen::Index max_rows = 32768, block = 2048, twin_pairs_per_call = 256;
-  const Eigen::Index atoms_max = activation.kind() == Activation::Kind::linear ? 1 : k_count + 1;
+  const Eigen::Index atoms_max = activation.is_linear() ? 1 : k_count + 1;
   require(k_count <= 9 && (Eigen::Index{1} << (2 * k_count)) * atoms_max <= max_rows, where,
           "main rows 4^K*(atoms per x0) with K", k_count,
           "<= " + std::to_string(max_rows) + " (K <= 6 for ReLU/leaky, K <= 7 for linear): the exact batch is too large");
@@ -362,7 +363,7 @@ GlobalModulation estimate_global_modulation(const data::ClassModel& model, const
                                             const std::vector<Eigen::VectorXd>& w,
                                             const Activation& activation) {
   constexpr const char* where = "estimate_global_modulation";
-  check_filters(model, w, where);
+  require_filters(model, w, where);
   const TwoViewBatch& b = sample.batch;
   b.validate(where);
   require(b.dim() == model.dim(), where, "d of the batch", b.dim(), "== d of the model = " + std::to_string(model.dim()));

@@ -26,9 +26,9 @@
 #include <string>
 #include <vector>
 
-#include "cldyn/activation.hpp"
+#include "cldyn/core/activation.hpp"
+#include "cldyn/core/status.hpp"
 #include "cldyn/data/class_model.hpp"
-#include "cldyn/status.hpp"
 
 namespace cldyn::analysis {
 

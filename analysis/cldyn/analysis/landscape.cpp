@@ -6,13 +6,13 @@
 
 #include "cldyn/analysis/gated_covariance.hpp"
 #include "cldyn/analysis/loss_hessian.hpp"
-#include "cldyn/one_layer.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
+#include "cldyn/models/one_layer.hpp"
 
 namespace cldyn::analysis {
 namespace {
 
-void check_w(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Index d, const char* where) {
+void require_w(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Index d, const char* where) {
   require(w.size() == d, where, "size of w", w.size(), "== d = " + std::to_string(d));
   require_finite(w, where, "w");
   require(w.norm() > 0.0, where, "norm of w", w.norm(), "w != 0");
@@ -36,7 +36,7 @@ Eigen::MatrixXd PopulationLandscape::gated_covariance(
   return population_gated_covariance(population_, w, activation_);
 }
 double PopulationLandscape::gated_covariance_trace(const Eigen::Ref<const Eigen::VectorXd>& w) const {
-  check_w(w, dim(), "PopulationLandscape::gated_covariance_trace");
+  require_w(w, dim(), "PopulationLandscape::gated_covariance_trace");
   Eigen::MatrixXd mu(dim(), population_.size());
   for (Eigen::Index s = 0; s < population_.size(); ++s)
     mu.col(s) = gated_input_expectation(population_.x0.col(s), w, population_.sigma, activation_);
@@ -48,7 +48,7 @@ Eigen::MatrixXd PopulationLandscape::hessian(const Eigen::Ref<const Eigen::Vecto
   return population_energy_hessian(population_, w, activation_).hessian;
 }
 bool PopulationLandscape::sign_symmetric() const {
-  return activation_.kind() == Activation::Kind::linear;
+  return activation_.sign_symmetric();
 }
 double PopulationLandscape::gate_margin(const Eigen::Ref<const Eigen::VectorXd>&) const {
   return std::numeric_limits<double>::infinity();
@@ -60,14 +60,14 @@ SampleLandscape::SampleLandscape(TwoViewBatch batch, Activation activation, Loss
 }
 
 double SampleLandscape::energy(const Eigen::Ref<const Eigen::VectorXd>& w) const {
-  check_w(w, dim(), "SampleLandscape::energy");
+  require_w(w, dim(), "SampleLandscape::energy");
   const OneLayerNetwork net(w, activation_);
   const double n = static_cast<double>(batch_.size());
   return -loss_.value(net.forward(batch_.x), net.forward(batch_.x_prime)) / (2.0 * n * n);
 }
 
 Eigen::VectorXd SampleLandscape::gradient(const Eigen::Ref<const Eigen::VectorXd>& w) const {
-  check_w(w, dim(), "SampleLandscape::gradient");
+  require_w(w, dim(), "SampleLandscape::gradient");
   const OneLayerNetwork net(w, activation_);
   const PairwiseImportance alpha =
       loss_.pairwise_importance(net.forward(batch_.x), net.forward(batch_.x_prime));
@@ -76,7 +76,7 @@ Eigen::VectorXd SampleLandscape::gradient(const Eigen::Ref<const Eigen::VectorXd
 
 Eigen::MatrixXd SampleLandscape::gated_covariance(
     const Eigen::Ref<const Eigen::VectorXd>& w) const {
-  check_w(w, dim(), "SampleLandscape::gated_covariance");
+  require_w(w, dim(), "SampleLandscape::gated_covariance");
   const OneLayerNetwork net(w, activation_);
   const PairwiseImportance alpha =
       loss_.pairwise_importance(net.forward(batch_.x), net.forward(batch_.x_prime));
@@ -85,7 +85,7 @@ Eigen::MatrixXd SampleLandscape::gated_covariance(
 
 Eigen::MatrixXd SampleLandscape::hessian(const Eigen::Ref<const Eigen::VectorXd>& w) const {
   if (loss_.kind() == Loss::Kind::quadratic) return gated_covariance(w);
-  check_w(w, dim(), "SampleLandscape::hessian");
+  require_w(w, dim(), "SampleLandscape::hessian");
   // The objective is −L/(2N²): its Hessian is the loss Hessian (α differentiated) rescaled.
   const OneLayerNetwork net(w, activation_);
   const double n = static_cast<double>(batch_.size());
@@ -93,12 +93,12 @@ Eigen::MatrixXd SampleLandscape::hessian(const Eigen::Ref<const Eigen::VectorXd>
 }
 
 bool SampleLandscape::sign_symmetric() const {
-  return activation_.kind() == Activation::Kind::linear;
+  return activation_.sign_symmetric();
 }
 
 double SampleLandscape::gate_margin(const Eigen::Ref<const Eigen::VectorXd>& w) const {
-  check_w(w, dim(), "SampleLandscape::gate_margin");
-  if (activation_.kind() == Activation::Kind::linear) return std::numeric_limits<double>::infinity();
+  require_w(w, dim(), "SampleLandscape::gate_margin");
+  if (activation_.is_linear()) return std::numeric_limits<double>::infinity();
   const double norm = w.norm();
   return std::min((batch_.x * w).cwiseAbs().minCoeff(), (batch_.x_prime * w).cwiseAbs().minCoeff()) /
          norm;

@@ -12,10 +12,10 @@
 #include <memory>
 #include <optional>
 
-#include "cldyn/activation.hpp"
 #include "cldyn/analysis/population.hpp"
-#include "cldyn/batch.hpp"
-#include "cldyn/loss.hpp"
+#include "cldyn/core/activation.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/loss.hpp"
 
 namespace cldyn::analysis {
 

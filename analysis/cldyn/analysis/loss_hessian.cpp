@@ -3,12 +3,12 @@
 #include <string>
 
 #include "cldyn/analysis/gated_covariance.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::analysis {
 namespace {
 
-void check_node(const OneLayerNetwork& net, const TwoViewBatch& batch, Eigen::Index k,
+void require_node(const OneLayerNetwork& net, const TwoViewBatch& batch, Eigen::Index k,
                 const char* where) {
   batch.validate(where);
   require(batch.dim() == net.input_dim(), where, "d of the batch", batch.dim(),
@@ -33,7 +33,7 @@ Eigen::MatrixXd laplacian_form(const Eigen::MatrixXd& beta, const Eigen::MatrixX
 Eigen::MatrixXd loss_hessian(const OneLayerNetwork& net, const TwoViewBatch& batch,
                              const Loss& loss, Eigen::Index k) {
   constexpr const char* where = "loss_hessian";
-  check_node(net, batch, k, where);
+  require_node(net, batch, k, where);
   const Eigen::Index n = batch.size();
   const double nd = static_cast<double>(n);
   const Eigen::MatrixXd a = net.gated_input(batch.x, k);              // X̃_k, N × d
@@ -79,7 +79,7 @@ Eigen::MatrixXd loss_hessian(const OneLayerNetwork& net, const TwoViewBatch& bat
 
 Eigen::MatrixXd frozen_alpha_jacobian(const OneLayerNetwork& net, const TwoViewBatch& batch,
                                       const PairwiseImportance& alpha, Eigen::Index k) {
-  check_node(net, batch, k, "frozen_alpha_jacobian");
+  require_node(net, batch, k, "frozen_alpha_jacobian");
   return gated_covariance(batch, alpha, net.weights().col(k), net.activation());
 }
 

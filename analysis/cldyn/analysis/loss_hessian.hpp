@@ -7,10 +7,10 @@
 
 #include <Eigen/Core>
 
-#include "cldyn/batch.hpp"
-#include "cldyn/loss.hpp"
-#include "cldyn/one_layer.hpp"
-#include "cldyn/pairwise_importance.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/loss.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
+#include "cldyn/models/one_layer.hpp"
 
 namespace cldyn::analysis {
 

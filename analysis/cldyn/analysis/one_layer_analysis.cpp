@@ -10,9 +10,9 @@
 
 #include "cldyn/analysis/gated_covariance.hpp"
 #include "cldyn/analysis/loss_hessian.hpp"
-#include "cldyn/detail/infonce_blocks.hpp"
-#include "cldyn/pairwise_importance.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/detail/infonce_blocks.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::analysis {
 namespace {
@@ -182,7 +182,7 @@ OneLayerAnalysis analyze_infonce(const OneLayerNetwork& net, const TwoViewBatch&
   const MatrixXd& x_prime = batch.x_prime;
   const MatrixXd f = net.forward(x), f_prime = net.forward(x_prime);
   const MatrixXd gates = net.gates(x), gates_prime = net.gates(x_prime);
-  const bool linear = net.activation().kind() == Activation::Kind::linear;
+  const bool linear = net.activation().is_linear();
   // Linear gates are all 1: a = X and M_k = M (the input's), computed once.
   const bool node_alpha = !linear && (options.gated_covariance || options.hessian);
   const bool hessian = options.hessian;

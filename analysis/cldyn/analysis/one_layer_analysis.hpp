@@ -44,9 +44,9 @@
 #include <functional>
 #include <vector>
 
-#include "cldyn/batch.hpp"
-#include "cldyn/loss.hpp"
-#include "cldyn/one_layer.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/loss.hpp"
+#include "cldyn/models/one_layer.hpp"
 
 namespace cldyn::analysis {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::analysis {
 namespace {
@@ -29,12 +29,12 @@ ActivationSplit split(const Activation& act) {
   return {0.0, 1.0};
 }
 
-void check_sigma(double sigma, const char* where) {
+void require_sigma(double sigma, const char* where) {
   require(std::isfinite(sigma) && sigma > 0.0, where, "sigma", sigma, "sigma > 0 and finite");
 }
 
 /// w of length d, finite, nonzero; returns ‖w‖.
-double check_w(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Index d, const char* where) {
+double require_w(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Index d, const char* where) {
   require(w.size() == d, where, "size of w", w.size(), "== d = " + std::to_string(d));
   require_finite(w, where, "w");
   const double norm = w.norm();
@@ -117,7 +117,7 @@ struct NodeOnSupport {
 NodeOnSupport evaluate_node(const DiscretePopulation& population, const Eigen::Ref<const Eigen::VectorXd>& w,
                             const Activation& activation, const char* where) {
   population.validate(where);
-  const double w_norm = check_w(w, population.dim(), where);
+  const double w_norm = require_w(w, population.dim(), where);
   NodeOnSupport out;
   out.nm = node_moments(population.x0, w, population.sigma, activation, w_norm, where);
   out.c = centre(out.nm, population.probability);
@@ -129,7 +129,7 @@ Eigen::MatrixXd weighted_covariance(const Eigen::MatrixXd& centred, const Eigen:
   return 0.5 * (a + a.transpose());
 }
 
-void check_gaussian(const Eigen::Ref<const Eigen::VectorXd>& mu,
+void require_gaussian(const Eigen::Ref<const Eigen::VectorXd>& mu,
                     const Eigen::Ref<const Eigen::MatrixXd>& sigma,
                     const Eigen::Ref<const Eigen::VectorXd>& w, const char* where) {
   const Eigen::Index d = mu.size();
@@ -142,7 +142,7 @@ void check_gaussian(const Eigen::Ref<const Eigen::VectorXd>& mu,
   // Symmetry up to the rounding of the products that formed Σ (a few ulps of ‖Σ‖).
   require(asym == 0.0 || asym <= 1e-12 * norm, where, "‖Sigma − Sigmaᵀ‖_F", asym,
           "symmetry: ‖Sigma − Sigmaᵀ‖_F <= 1e-12·‖Sigma‖_F");
-  const double w_norm = check_w(w, d, where);
+  const double w_norm = require_w(w, d, where);
   const double s2 = w.dot(sigma * w);
   // A PSD Σ gives wᵀΣw ≥ 0 up to the rounding of the quadratic form (ε·‖Σ‖‖w‖² scale).
   require(s2 >= -1e-12 * norm * w_norm * w_norm, where, "wᵀ Sigma w", s2,
@@ -168,7 +168,7 @@ void DiscretePopulation::validate(const char* where) const {
   const double sum = probability.sum();
   require(std::abs(sum - 1.0) <= 1e-12 * static_cast<double>(probability.size()), where,
           "sum of probability", sum, "sum_s p_s = 1 within 1e-12·S");
-  check_sigma(sigma, where);
+  require_sigma(sigma, where);
 }
 
 DiscretePopulation DiscretePopulation::from_model(const data::LatentModel& model) {
@@ -203,8 +203,8 @@ double gate_expectation(const Eigen::Ref<const Eigen::VectorXd>& x0,
   constexpr const char* where = "gate_expectation";
   require(x0.size() >= 1, where, "size of x0", x0.size(), "d >= 1");
   require_finite(x0, where, "x0");
-  check_sigma(sigma, where);
-  const double w_norm = check_w(w, x0.size(), where);
+  require_sigma(sigma, where);
+  const double w_norm = require_w(w, x0.size(), where);
   return node_moments(x0, w, sigma, activation, w_norm, where).g(0);
 }
 
@@ -214,8 +214,8 @@ Eigen::VectorXd gated_input_expectation(const Eigen::Ref<const Eigen::VectorXd>&
   constexpr const char* where = "gated_input_expectation";
   require(x0.size() >= 1, where, "size of x0", x0.size(), "d >= 1");
   require_finite(x0, where, "x0");
-  check_sigma(sigma, where);
-  const double w_norm = check_w(w, x0.size(), where);
+  require_sigma(sigma, where);
+  const double w_norm = require_w(w, x0.size(), where);
   return node_moments(x0, w, sigma, activation, w_norm, where).mu.col(0);
 }
 
@@ -225,8 +225,8 @@ Eigen::MatrixXd gate_expectation_hessian(const Eigen::Ref<const Eigen::VectorXd>
   constexpr const char* where = "gate_expectation_hessian";
   require(x0.size() >= 1, where, "size of x0", x0.size(), "d >= 1");
   require_finite(x0, where, "x0");
-  check_sigma(sigma, where);
-  const double w_norm = check_w(w, x0.size(), where);
+  require_sigma(sigma, where);
+  const double w_norm = require_w(w, x0.size(), where);
   const ActivationSplit c = split(activation);
   const Eigen::Index d = x0.size();
   if (c.relu == 0.0) return Eigen::MatrixXd::Zero(d, d);
@@ -307,7 +307,7 @@ PopulationHessian population_energy_hessian(const data::LatentModel& model,
 Eigen::VectorXd gaussian_gated_mean(const Eigen::Ref<const Eigen::VectorXd>& mu,
                                     const Eigen::Ref<const Eigen::MatrixXd>& sigma,
                                     const Eigen::Ref<const Eigen::VectorXd>& w) {
-  check_gaussian(mu, sigma, w, "gaussian_gated_mean");
+  require_gaussian(mu, sigma, w, "gaussian_gated_mean");
   const Eigen::MatrixXd sym = 0.5 * (sigma + sigma.transpose());
   const Eigen::VectorXd sigma_w = sym * w;
   const double s2 = w.dot(sigma_w);
@@ -321,7 +321,7 @@ Eigen::VectorXd gaussian_gated_mean(const Eigen::Ref<const Eigen::VectorXd>& mu,
 Eigen::MatrixXd gaussian_gated_second_moment(const Eigen::Ref<const Eigen::VectorXd>& mu,
                                              const Eigen::Ref<const Eigen::MatrixXd>& sigma,
                                              const Eigen::Ref<const Eigen::VectorXd>& w) {
-  check_gaussian(mu, sigma, w, "gaussian_gated_second_moment");
+  require_gaussian(mu, sigma, w, "gaussian_gated_second_moment");
   const Eigen::MatrixXd sym = 0.5 * (sigma + sigma.transpose());
   const Eigen::VectorXd sigma_w = sym * w;
   const double s2 = w.dot(sigma_w);

@@ -30,7 +30,7 @@
 #include <Eigen/Core>
 #include <vector>
 
-#include "cldyn/activation.hpp"
+#include "cldyn/core/activation.hpp"
 #include "cldyn/data/latent_model.hpp"
 
 namespace cldyn::analysis {

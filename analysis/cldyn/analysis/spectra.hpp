@@ -8,8 +8,8 @@
 #include <Spectra/SymEigsSolver.h>
 #include <string>
 
-#include "cldyn/status.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/status.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::analysis {
 

@@ -4,7 +4,7 @@
 #include <Eigen/QR>
 #include <cmath>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::analysis {
 

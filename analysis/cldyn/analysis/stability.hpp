@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "cldyn/analysis/landscape.hpp"
-#include "cldyn/status.hpp"
+#include "cldyn/core/status.hpp"
 
 namespace cldyn::analysis {
 

@@ -2,7 +2,7 @@
 
 #include <boost/math/distributions/binomial.hpp>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::analysis {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::data {
 

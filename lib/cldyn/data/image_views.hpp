@@ -20,8 +20,8 @@
 
 #include <Eigen/Core>
 
-#include "cldyn/batch.hpp"
-#include "cldyn/rng.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/rng.hpp"
 
 namespace cldyn::data {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::data {
 namespace {

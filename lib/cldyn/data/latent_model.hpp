@@ -18,8 +18,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "cldyn/batch.hpp"
-#include "cldyn/rng.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/rng.hpp"
 
 namespace cldyn::data {
 

@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "cldyn/rng.hpp"
+#include "cldyn/core/rng.hpp"
 
 namespace cldyn::data {
 

@@ -1,8 +1,8 @@
-#include "cldyn/reference.hpp"
+#include "cldyn/core/reference.hpp"
 
 #include <string>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn::reference {
 

@@ -6,7 +6,7 @@
 
 #include <Eigen/Core>
 
-#include "cldyn/pairwise_importance.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
 
 namespace cldyn::reference {
 

@@ -5,9 +5,9 @@
 ///
 ///   input     token t_k at each of K positions, embedded as x_k = E[:, t_k] ∈ R^{d_e}
 ///   layer 1   u_k = W_k x_k (+ b_k), W_k ∈ R^{M×d_e} unshared per position; h = act(u) ∈ R^{K·M}
-///   BN        optional, without affine parameters: ĥ = (h − μ)/√(σ² + eps) per hidden unit, with
-///             biased variance over the batch, statistics per view; switches for whether the
-///             gradient flows through μ and through σ²
+///   BN        optional, without affine parameters: ĥ = (h − μ)/√(σ² + bn_epsilon) per hidden
+///             unit, with biased variance over the batch, statistics per view; switches for
+///             whether the gradient flows through μ and through σ²
 ///   layer 2   z = V ĥ, V ∈ R^{p×K·M}, no bias (optionally z ← act(z)); y = z / max(‖z‖, 1e-12)
 ///   loss      S_ij = y_i·y_j over view 1 (negatives from view 1), S_ii = y_i·y'_i;
 ///             InfoNCE: mean over rows i of cross-entropy of S_i·/τ with target i;
@@ -19,9 +19,9 @@
 #include <Eigen/Core>
 #include <vector>
 
-#include "cldyn/activation.hpp"
+#include "cldyn/core/activation.hpp"
+#include "cldyn/core/rng.hpp"
 #include "cldyn/data/token_patterns.hpp"
-#include "cldyn/rng.hpp"
 
 namespace cldyn {
 
@@ -29,7 +29,7 @@ enum class TokenLoss { infonce, quadratic };
 
 struct TokenLossOptions {
   TokenLoss kind = TokenLoss::infonce;
-  double temperature = 0.1;  ///< τ > 0, finite
+  double tau = 0.1;  ///< InfoNCE temperature τ > 0, finite
 };
 
 struct TokenNetworkOptions {
@@ -40,7 +40,7 @@ struct TokenNetworkOptions {
   bool batch_norm = true;
   bool bn_grad_mean = true;   ///< back-propagate through the batch mean
   bool bn_grad_var = false;   ///< back-propagate through the batch variance
-  double bn_eps = 1e-5;       ///< > 0
+  double bn_epsilon = 1e-5;   ///< batch norm's ε > 0
   bool bias = false;          ///< hidden-layer bias b ∈ R^{K·M}
   bool output_activation = false;  ///< z ← act(z) before the ℓ2 normalisation
 
@@ -59,11 +59,13 @@ struct TokenParameters {
 };
 
 /// Batch normalisation without affine parameters over the columns of H (units × batch):
-/// out = (H − μ)/√(σ² + eps), μ and σ² (biased) per row. `out` (same shape as H) and `inv_std`
-/// (one entry per row) must be sized by the caller; inv_std receives 1/√(σ² + eps).
+/// out = (H − μ)/√(σ² + bn_epsilon), μ and σ² (biased) per row. `out` (same shape as H) and
+/// `inv_std` (one entry per row) must be sized by the caller; inv_std receives
+/// 1/√(σ² + bn_epsilon).
 template <class S>
 void batch_norm_forward(const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& h,
-                        S eps, Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out,
+                        S bn_epsilon,
+                        Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out,
                         Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, 1>> inv_std);
 
 /// Gradient of batch_norm_forward: given d(out), `out` and `inv_std` from the forward pass,

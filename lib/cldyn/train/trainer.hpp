@@ -18,12 +18,12 @@
 #include <string>
 #include <vector>
 
-#include "cldyn/batch.hpp"
-#include "cldyn/loss.hpp"
-#include "cldyn/one_layer.hpp"
-#include "cldyn/rng.hpp"
-#include "cldyn/status.hpp"
-#include "cldyn/two_layer.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/loss.hpp"
+#include "cldyn/core/rng.hpp"
+#include "cldyn/core/status.hpp"
+#include "cldyn/models/one_layer.hpp"
+#include "cldyn/models/two_layer.hpp"
 
 namespace cldyn {
 

@@ -1,4 +1,4 @@
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 #include <charconv>
 #include <cmath>

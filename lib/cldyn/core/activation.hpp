@@ -6,6 +6,7 @@
 #include <Eigen/Core>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace cldyn {
 
@@ -26,17 +27,29 @@ class Activation {
   /// The text parse() accepts for this activation.
   std::string name() const;
 
-  /// Gate h'(u); at u = 0 the ReLU gate is 0 (1[u > 0]).
-  double gate(double u) const {
+  /// h(u) = u: the linear node, whose landscape is E = ½wᵀCw (theory §1).
+  bool is_linear() const { return kind_ == Kind::linear; }
+  /// h(−u) = −h(u), so w and −w are the same node up to sign (only the linear activation; a
+  /// ReLU or leaky-ReLU node at −w is another node).
+  bool sign_symmetric() const { return is_linear(); }
+
+  /// Gate h'(u) in the scalar type S (double, float); at u = 0 the ReLU gate is 0 (1[u > 0]).
+  template <class S>
+    requires std::is_floating_point_v<S>
+  S gate(S u) const {
     switch (kind_) {
-      case Kind::linear: return 1.0;
-      case Kind::relu: return u > 0.0 ? 1.0 : 0.0;
-      case Kind::leaky_relu: return u > 0.0 ? 1.0 : gamma_;
+      case Kind::linear: return S(1);
+      case Kind::relu: return u > S(0) ? S(1) : S(0);
+      case Kind::leaky_relu: return u > S(0) ? S(1) : static_cast<S>(gamma_);
     }
-    return 1.0;
+    return S(1);
   }
-  /// h(u) = h'(u)·u.
-  double value(double u) const { return gate(u) * u; }
+  /// h(u) = h'(u)·u in the scalar type S.
+  template <class S>
+    requires std::is_floating_point_v<S>
+  S value(S u) const {
+    return gate(u) * u;
+  }
 
   /// Elementwise h'(U).
   Eigen::MatrixXd gate(const Eigen::Ref<const Eigen::MatrixXd>& u) const;

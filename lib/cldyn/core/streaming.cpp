@@ -1,10 +1,10 @@
-#include "cldyn/streaming.hpp"
+#include "cldyn/core/streaming.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "cldyn/detail/infonce_blocks.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/detail/infonce_blocks.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn {
 

@@ -1,9 +1,9 @@
-#include "cldyn/two_layer.hpp"
+#include "cldyn/models/two_layer.hpp"
 
 #include <string>
 
-#include "cldyn/covariance.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/covariance.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn {
 
@@ -107,18 +107,19 @@ void TwoLayerNetwork::set_top(const Eigen::Ref<const Eigen::MatrixXd>& v) {
   v_ = v;
 }
 
-void TwoLayerNetwork::check_input(const Eigen::Ref<const Eigen::MatrixXd>& x, const char* where) const {
+void TwoLayerNetwork::require_input(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                    const char* where) const {
   require(x.cols() == d_, where, "columns of X", x.cols(), "== d = " + std::to_string(d_));
 }
 
-void TwoLayerNetwork::check_batch(const TwoViewBatch& batch, const char* where) const {
+void TwoLayerNetwork::require_batch(const TwoViewBatch& batch, const char* where) const {
   batch.validate(where);
   require(batch.dim() == d_, where, "d of the batch", batch.dim(),
           "d == input dimension of the network = " + std::to_string(d_));
 }
 
 Eigen::MatrixXd TwoLayerNetwork::preactivation(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
-  check_input(x, "TwoLayerNetwork::preactivation");
+  require_input(x, "TwoLayerNetwork::preactivation");
   const Eigen::Index m = nodes_per_field();
   Eigen::MatrixXd u(x.rows(), hidden_dim());
   for (std::size_t k = 0; k < w_.size(); ++k)
@@ -145,7 +146,7 @@ Eigen::MatrixXd TwoLayerNetwork::gated_input(const Eigen::Ref<const Eigen::Matri
   require(k >= 0 && k < num_fields(), where, "k", k, "0 <= k < K = " + std::to_string(num_fields()));
   require(m >= 0 && m < nodes_per_field(), where, "m", m,
           "0 <= m < M = " + std::to_string(nodes_per_field()));
-  check_input(x, where);
+  require_input(x, where);
   const auto ks = static_cast<std::size_t>(k);
   const auto xk = x.middleCols(offsets_[ks], sizes_[ks]);
   const Eigen::VectorXd g = act_.gate(xk * w_[ks].col(m));
@@ -153,7 +154,7 @@ Eigen::MatrixXd TwoLayerNetwork::gated_input(const Eigen::Ref<const Eigen::Matri
 }
 
 double TwoLayerNetwork::energy(const TwoViewBatch& batch, const PairwiseImportance& alpha) const {
-  check_batch(batch, "TwoLayerNetwork::energy");
+  require_batch(batch, "TwoLayerNetwork::energy");
   require(alpha.size() == batch.size(), "TwoLayerNetwork::energy", "size of alpha", alpha.size(),
           "== N = " + std::to_string(batch.size()));
   return contrastive_energy(alpha, forward(batch.x), forward(batch.x_prime));
@@ -163,7 +164,7 @@ TwoLayerGradient TwoLayerNetwork::backpropagate(const TwoViewBatch& batch,
                                                 const Eigen::Ref<const Eigen::MatrixXd>& d_f,
                                                 const Eigen::Ref<const Eigen::MatrixXd>& d_f_prime) const {
   constexpr const char* where = "TwoLayerNetwork::backpropagate";
-  check_batch(batch, where);
+  require_batch(batch, where);
   require_shape(d_f, batch.size(), output_dim(), where, "dF");
   require_shape(d_f_prime, batch.size(), output_dim(), where, "dF'");
   const Eigen::MatrixXd u = preactivation(batch.x);
@@ -189,7 +190,7 @@ TwoLayerGradient TwoLayerNetwork::backpropagate(const TwoViewBatch& batch,
 TwoLayerGradient TwoLayerNetwork::energy_gradient(const TwoViewBatch& batch,
                                                   const PairwiseImportance& alpha) const {
   constexpr const char* where = "TwoLayerNetwork::energy_gradient";
-  check_batch(batch, where);
+  require_batch(batch, where);
   require(alpha.size() == batch.size(), where, "size of alpha", alpha.size(),
           "== N = " + std::to_string(batch.size()));
   const Eigen::MatrixXd f = forward(batch.x);
@@ -200,7 +201,7 @@ TwoLayerGradient TwoLayerNetwork::energy_gradient(const TwoViewBatch& batch,
 }
 
 TwoLayerGradient TwoLayerNetwork::loss_gradient(const TwoViewBatch& batch, const Loss& loss) const {
-  check_batch(batch, "TwoLayerNetwork::loss_gradient");
+  require_batch(batch, "TwoLayerNetwork::loss_gradient");
   const auto [d_f, d_f_prime] = loss.output_gradient(forward(batch.x), forward(batch.x_prime));
   return backpropagate(batch, d_f, d_f_prime);
 }

@@ -1,12 +1,12 @@
-#include "cldyn/trainer.hpp"
+#include "cldyn/train/trainer.hpp"
 
 #include <cmath>
 #include <concepts>
 #include <limits>
 #include <sstream>
 
-#include "cldyn/covariance.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/covariance.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn {
 

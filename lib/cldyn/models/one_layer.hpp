@@ -8,11 +8,11 @@
 
 #include <Eigen/Core>
 
-#include "cldyn/activation.hpp"
-#include "cldyn/batch.hpp"
-#include "cldyn/loss.hpp"
-#include "cldyn/pairwise_importance.hpp"
-#include "cldyn/rng.hpp"
+#include "cldyn/core/activation.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/loss.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
+#include "cldyn/core/rng.hpp"
 
 namespace cldyn {
 
@@ -51,7 +51,7 @@ class OneLayerNetwork {
   Eigen::MatrixXd loss_gradient(const TwoViewBatch& batch, const Loss& loss) const;
 
  private:
-  void check_batch(const TwoViewBatch& batch, const char* where) const;
+  void require_batch(const TwoViewBatch& batch, const char* where) const;
   Eigen::MatrixXd w_;
   Activation act_;
 };

@@ -27,11 +27,11 @@
 #include <Eigen/Core>
 #include <vector>
 
-#include "cldyn/activation.hpp"
-#include "cldyn/batch.hpp"
-#include "cldyn/loss.hpp"
-#include "cldyn/pairwise_importance.hpp"
-#include "cldyn/rng.hpp"
+#include "cldyn/core/activation.hpp"
+#include "cldyn/core/batch.hpp"
+#include "cldyn/core/loss.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
+#include "cldyn/core/rng.hpp"
 
 namespace cldyn {
 
@@ -102,8 +102,8 @@ class TwoLayerNetwork {
   TwoLayerGradient loss_gradient(const TwoViewBatch& batch, const Loss& loss) const;
 
  private:
-  void check_batch(const TwoViewBatch& batch, const char* where) const;
-  void check_input(const Eigen::Ref<const Eigen::MatrixXd>& x, const char* where) const;
+  void require_batch(const TwoViewBatch& batch, const char* where) const;
+  void require_input(const Eigen::Ref<const Eigen::MatrixXd>& x, const char* where) const;
   std::vector<Eigen::MatrixXd> w_;
   Eigen::MatrixXd v_;
   Activation act_;

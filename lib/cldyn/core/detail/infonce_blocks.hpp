@@ -2,7 +2,7 @@
 /// \file detail/infonce_blocks.hpp
 /// Internal (not part of the public API): the InfoNCE softmax of theory §2 evaluated a block of
 /// rows at a time, so that α can be produced without ever holding N×N distances (and, when the
-/// caller consumes each block at once, without ever holding α: cldyn/streaming.hpp).
+/// caller consumes each block at once, without ever holding α: cldyn/core/streaming.hpp).
 ///
 /// For rows I = [i0, i0+b) the kernel computes G_I = F_I·Fᵀ (one b×N×p product into a b×N
 /// buffer that stays in cache), the distances d²_ij = max(((−G_ij) + ½‖f_i‖²) + ½‖f_j‖², 0)
@@ -13,11 +13,11 @@
 /// j = 0…N−1 after the positive term). The rows are swept in tiles of 4 packets (16 rows with
 /// AVX2) whose shifts and sums stay in registers: pass 1 finds m, pass 2 writes e_ij over G and
 /// sums it, pass 3 scales column by column into the destination. The exponentials are
-/// vectorised (a Cody–Waite/Taylor exp on SSE2 and AVX2 packets, loss.cpp; Eigen's pexp
-/// elsewhere) for every row, so a row's bits do not depend on where it falls in a block; a
-/// shifted logit below −708 gives exactly 0 (std::exp would give a value below 3.3e-308 there,
-/// possibly subnormal: subnormal α entries carry no information and slow every later product
-/// with α). α_ij is e_ij·(1/Z_i) (≤ 1 ulp from e_ij/Z_i).
+/// vectorised (a Cody–Waite/Taylor exp on SSE2 and AVX2 packets, core/detail/infonce_blocks.cpp;
+/// Eigen's pexp elsewhere) for every row, so a row's bits do not depend on where it falls in a
+/// block; a shifted logit below −708 gives exactly 0 (std::exp would give a value below 3.3e-308
+/// there, possibly subnormal: subnormal α entries carry no information and slow every later
+/// product with α). α_ij is e_ij·(1/Z_i) (≤ 1 ulp from e_ij/Z_i).
 ///
 /// Because m_i is one of the logits, e^{l−m} ∈ [0, 1], Z_i ≥ 1 and every α_ij ∈ [0, 1]: the
 /// result is finite, nonnegative and has a zero diagonal by construction, which is why the

@@ -1,10 +1,10 @@
-#include "cldyn/activation.hpp"
+#include "cldyn/core/activation.hpp"
 
 #include <cstdlib>
 #include <cmath>
 #include <sstream>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn {
 

@@ -1,12 +1,12 @@
-#include "cldyn/convention.hpp"
+#include "cldyn/models/convention.hpp"
 
 #include <cmath>
 #include <string>
 #include <tuple>
 #include <utility>
 
-#include "cldyn/covariance.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/covariance.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn {
 namespace {

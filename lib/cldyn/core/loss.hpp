@@ -14,7 +14,7 @@
 #include <string>
 #include <utility>
 
-#include "cldyn/pairwise_importance.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
 
 namespace cldyn {
 

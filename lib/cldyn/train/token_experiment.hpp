@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "cldyn/core/status.hpp"
 #include "cldyn/data/token_patterns.hpp"
-#include "cldyn/status.hpp"
-#include "cldyn/token_network.hpp"
+#include "cldyn/models/token_network.hpp"
 
 namespace cldyn {
 

@@ -1,10 +1,10 @@
-#include "cldyn/token_experiment.hpp"
+#include "cldyn/train/token_experiment.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <deque>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn {
 
@@ -15,8 +15,7 @@ void TokenRunOptions::validate() const {
   require(hidden_per_position() >= 1, where, "beta", beta,
           "round(beta * P) >= 1 hidden node per position");
   require(output_dim >= 1, where, "output_dim", output_dim, ">= 1");
-  require(std::isfinite(loss.temperature) && loss.temperature > 0.0, where, "temperature",
-          loss.temperature, "finite and > 0");
+  require(std::isfinite(loss.tau) && loss.tau > 0.0, where, "tau", loss.tau, "finite and > 0");
   require(std::isfinite(learning_rate) && learning_rate > 0.0, where, "learning_rate",
           learning_rate, "finite and > 0");
   require(std::isfinite(momentum) && momentum >= 0.0 && momentum < 1.0, where, "momentum",
@@ -160,7 +159,7 @@ TokenRunResult run(const TokenRunOptions& options, const std::function<bool(int)
   result.effective_first_layer = net.effective_first_layer();
   result.locality = token_locality(result.effective_first_layer, options.data.num_positions,
                                    patterns.pattern_tokens(),
-                                   options.activation.kind() == Activation::Kind::linear);
+                                   options.activation.is_linear());
   return result;
 }
 

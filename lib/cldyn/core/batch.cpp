@@ -1,8 +1,8 @@
-#include "cldyn/batch.hpp"
+#include "cldyn/core/batch.hpp"
 
 #include <string>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn {
 

@@ -1,10 +1,10 @@
-#include "cldyn/token_network.hpp"
+#include "cldyn/models/token_network.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn {
 
@@ -13,16 +13,18 @@ void TokenNetworkOptions::validate() const {
   require(num_positions >= 1, where, "num_positions (K)", num_positions, ">= 1");
   require(hidden_per_position >= 1, where, "hidden_per_position (M)", hidden_per_position, ">= 1");
   require(output_dim >= 1, where, "output_dim (p)", output_dim, ">= 1");
-  require(std::isfinite(bn_eps) && bn_eps > 0.0, where, "bn_eps", bn_eps, "finite and > 0");
+  require(std::isfinite(bn_epsilon) && bn_epsilon > 0.0, where, "bn_epsilon", bn_epsilon,
+          "finite and > 0");
 }
 
 template <class S>
 void batch_norm_forward(const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>& h,
-                        S eps, Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out,
+                        S bn_epsilon,
+                        Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> out,
                         Eigen::Ref<Eigen::Matrix<S, Eigen::Dynamic, 1>> inv_std) {
   const auto n = static_cast<S>(h.cols());
   out = h.colwise() - (h.rowwise().sum() / n).eval();
-  inv_std = ((out.array().square().rowwise().sum() / n) + eps).rsqrt().matrix();
+  inv_std = ((out.array().square().rowwise().sum() / n) + bn_epsilon).rsqrt().matrix();
   out.array().colwise() *= inv_std.array();
 }
 
@@ -140,14 +142,14 @@ void TokenNetwork<S>::validate_batch(const data::TokenBatch& batch) const {
 template <class S>
 S TokenNetwork<S>::loss(const data::TokenBatch& batch, const TokenLossOptions& loss_options,
                         TokenParameters<S>* grad) {
-  require(std::isfinite(loss_options.temperature) && loss_options.temperature > 0.0,
-          "TokenNetwork::loss", "temperature", loss_options.temperature, "finite and > 0");
+  require(std::isfinite(loss_options.tau) && loss_options.tau > 0.0, "TokenNetwork::loss", "tau",
+          loss_options.tau, "finite and > 0");
   validate_batch(batch);
   const int K = options_.num_positions, M = options_.hidden_per_position;
   const int hidden = options_.hidden();
   const int B = batch.size, B2 = 2 * B;
   const Activation& act = options_.activation;
-  const S tau = static_cast<S>(loss_options.temperature);
+  const S tau = static_cast<S>(loss_options.tau);
 
   // ---- layer 1: gather columns of Q = W·E ------------------------------------------------------
   if (!identity_) q_.noalias() = params_.W * embedding_;
@@ -178,7 +180,7 @@ S TokenNetwork<S>::loss(const data::TokenBatch& batch, const TokenLossOptions& l
     hn_.resize(hidden, B2);
     for (int v = 0; v < 2; ++v) {
       inv_std_[v].resize(hidden);
-      batch_norm_forward<S>(h_.middleCols(v * B, B), static_cast<S>(options_.bn_eps),
+      batch_norm_forward<S>(h_.middleCols(v * B, B), static_cast<S>(options_.bn_epsilon),
                             hn_.middleCols(v * B, B), inv_std_[v]);
     }
     hn = &hn_;

@@ -16,7 +16,7 @@
 #include <Eigen/Core>
 #include <utility>
 
-#include "cldyn/pairwise_importance.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
 
 namespace cldyn {
 

@@ -1,11 +1,11 @@
-#include "cldyn/pairwise_importance.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
 
 #include <cmath>
 #include <sstream>
 #include <string>
 #include <utility>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn {
 

@@ -1,8 +1,8 @@
-#include "cldyn/covariance.hpp"
+#include "cldyn/core/covariance.hpp"
 
 #include <string>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn {
 namespace {

@@ -1,9 +1,9 @@
-#include "cldyn/rng.hpp"
+#include "cldyn/core/rng.hpp"
 
 #include <cmath>
 #include <stdexcept>
 
-#include "cldyn/validate.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn {
 namespace {

@@ -1,9 +1,9 @@
-#include "cldyn/one_layer.hpp"
+#include "cldyn/models/one_layer.hpp"
 
 #include <string>
 
-#include "cldyn/covariance.hpp"
-#include "cldyn/validate.hpp"
+#include "cldyn/core/covariance.hpp"
+#include "cldyn/core/validate.hpp"
 
 namespace cldyn {
 
@@ -30,7 +30,7 @@ void OneLayerNetwork::set_weights(const Eigen::Ref<const Eigen::MatrixXd>& weigh
   w_ = weights;
 }
 
-void OneLayerNetwork::check_batch(const TwoViewBatch& batch, const char* where) const {
+void OneLayerNetwork::require_batch(const TwoViewBatch& batch, const char* where) const {
   batch.validate(where);
   require(batch.dim() == input_dim(), where, "d of the batch", batch.dim(),
           "d == input dimension of W = " + std::to_string(input_dim()));
@@ -59,7 +59,7 @@ Eigen::MatrixXd OneLayerNetwork::gated_input(const Eigen::Ref<const Eigen::Matri
 }
 
 double OneLayerNetwork::energy(const TwoViewBatch& batch, const PairwiseImportance& alpha) const {
-  check_batch(batch, "OneLayerNetwork::energy");
+  require_batch(batch, "OneLayerNetwork::energy");
   return contrastive_energy(alpha, forward(batch.x), forward(batch.x_prime));
 }
 
@@ -67,7 +67,7 @@ Eigen::MatrixXd OneLayerNetwork::backpropagate(
     const TwoViewBatch& batch, const Eigen::Ref<const Eigen::MatrixXd>& d_f,
     const Eigen::Ref<const Eigen::MatrixXd>& d_f_prime) const {
   constexpr const char* where = "OneLayerNetwork::backpropagate";
-  check_batch(batch, where);
+  require_batch(batch, where);
   require_shape(d_f, batch.size(), width(), where, "dF");
   require_shape(d_f_prime, batch.size(), width(), where, "dF'");
   Eigen::MatrixXd g(input_dim(), width());
@@ -79,7 +79,7 @@ Eigen::MatrixXd OneLayerNetwork::backpropagate(
 Eigen::MatrixXd OneLayerNetwork::energy_gradient(const TwoViewBatch& batch,
                                                  const PairwiseImportance& alpha) const {
   constexpr const char* where = "OneLayerNetwork::energy_gradient";
-  check_batch(batch, where);
+  require_batch(batch, where);
   require(alpha.size() == batch.size(), where, "size of alpha", alpha.size(),
           "== N = " + std::to_string(batch.size()));
   const Eigen::MatrixXd f = forward(batch.x);
@@ -90,7 +90,7 @@ Eigen::MatrixXd OneLayerNetwork::energy_gradient(const TwoViewBatch& batch,
 }
 
 Eigen::MatrixXd OneLayerNetwork::loss_gradient(const TwoViewBatch& batch, const Loss& loss) const {
-  check_batch(batch, "OneLayerNetwork::loss_gradient");
+  require_batch(batch, "OneLayerNetwork::loss_gradient");
   const auto [d_f, d_f_prime] = loss.output_gradient(forward(batch.x), forward(batch.x_prime));
   return backpropagate(batch, d_f, d_f_prime);
 }

@@ -163,7 +163,7 @@ Errors evaluate(const Config& c, Rng rng, double sigma, double fd_step) {
   e.identity_a = rel(-2.0 * n * n * grad_e, grad_l);
 
   // The other conventions. Both views need ε ≥ 1 (symmetric_form); NT-Xent is ε = 1.
-  const bool infonce = c.loss.kind() == Loss::Kind::infonce;
+  const bool infonce = c.loss.as<InfoNceLoss>() != nullptr;
   if (!infonce || c.loss.eps() >= 1.0)
     e.both_views = identity_a_under(net, b, c.loss, {Negatives::both_views, Distance::raw});
   const TwoViewBatch directed = samples_with_direction(net, b);

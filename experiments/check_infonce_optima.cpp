@@ -98,7 +98,7 @@ Optima optima(const data::LatentModel& model, const TwoViewBatch& batch, const L
   Optima o;
   o.mode = data::to_string(model.mode());
   o.loss = loss.name();
-  o.tau = loss.kind() == Loss::Kind::infonce ? loss.tau() : 0.0;
+  o.tau = loss.tau();  // 0 for the quadratic loss
   const analysis::SampleLandscape land(batch, Activation::relu(), loss);
   analysis::CertifiedSearchOptions co;
   co.random_starts = opt.starts;

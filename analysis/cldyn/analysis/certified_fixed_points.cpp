@@ -56,13 +56,13 @@ std::string_view to_string(PointKind kind) {
 
 bool supports_kinks(const NodeLandscape& landscape) {
   const auto* sample = dynamic_cast<const SampleLandscape*>(&landscape);
-  return sample != nullptr && sample->loss().kind() == Loss::Kind::quadratic &&
+  return sample != nullptr && sample->loss().uniform_alpha() &&
          !sample->activation().is_linear();
 }
 
 bool supports_infonce_kinks(const NodeLandscape& landscape) {
   const auto* sample = dynamic_cast<const SampleLandscape*>(&landscape);
-  return sample != nullptr && sample->loss().kind() == Loss::Kind::infonce &&
+  return sample != nullptr && sample->loss().as<InfoNceLoss>() != nullptr &&
          !sample->activation().is_linear();
 }
 
@@ -80,7 +80,7 @@ class Rows {
   }
   Eigen::Index count() const { return 2 * n_; }
   /// True for InfoNCE (α depends on w): the face solver is Newton, H_0 the full loss Hessian.
-  bool infonce() const { return loss_.kind() == Loss::Kind::infonce; }
+  bool infonce() const { return loss_.as<InfoNceLoss>() != nullptr; }
   Eigen::Index dim() const { return batch_.dim(); }
   double gamma() const { return gamma_; }
   double norm(Eigen::Index r) const { return norms_(r); }

@@ -84,7 +84,7 @@ Eigen::MatrixXd SampleLandscape::gated_covariance(
 }
 
 Eigen::MatrixXd SampleLandscape::hessian(const Eigen::Ref<const Eigen::VectorXd>& w) const {
-  if (loss_.kind() == Loss::Kind::quadratic) return gated_covariance(w);
+  if (loss_.uniform_alpha()) return gated_covariance(w);
   require_w(w, dim(), "SampleLandscape::hessian");
   // The objective is −L/(2N²): its Hessian is the loss Hessian (α differentiated) rescaled.
   const OneLayerNetwork net(w, activation_);

@@ -427,7 +427,7 @@ OneLayerAnalysis analyze_one_layer(const OneLayerNetwork& net, const TwoViewBatc
           "block_rows >= 0 (0: default)");
   const Index b = one_layer_analysis_block_rows(batch.size(), options.block_rows);
   if (options.progress) options.progress(0.0);
-  if (loss.kind() == Loss::Kind::quadratic) return analyze_quadratic(net, batch, loss, options, b);
+  if (loss.uniform_alpha()) return analyze_quadratic(net, batch, loss, options, b);
   return analyze_infonce(net, batch, loss, options, b);
 }
 

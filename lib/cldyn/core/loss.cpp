@@ -70,6 +70,17 @@ InfoNceRows infonce_rows(const Eigen::Ref<const Eigen::MatrixXd>& f,
   return out;
 }
 
+/// Bᵀ L_β B with L_β = diag(β·1 + βᵀ·1) − β − βᵀ, i.e. Σ_ij β_ij (b_i − b_j)(b_i − b_j)ᵀ.
+Eigen::MatrixXd laplacian_form(const Eigen::MatrixXd& beta, const Eigen::MatrixXd& b) {
+  const Eigen::VectorXd degree = beta.rowwise().sum() + beta.colwise().sum().transpose();
+  Eigen::MatrixXd lb = degree.asDiagonal() * b;
+  lb.noalias() -= beta * b;
+  lb.noalias() -= beta.transpose() * b;
+  Eigen::MatrixXd out(b.cols(), b.cols());
+  out.noalias() = b.transpose() * lb;
+  return out;
+}
+
 }  // namespace
 
 Eigen::MatrixXd pairwise_squared_distances(const Eigen::Ref<const Eigen::MatrixXd>& f) {
@@ -100,67 +111,88 @@ InfoNceSoftmax infonce_softmax(const Eigen::Ref<const Eigen::MatrixXd>& f,
   return {std::move(rows.p), std::move(rows.p_pos), std::move(rows.log_z)};
 }
 
-Loss Loss::infonce(double tau, double eps) {
-  require(std::isfinite(tau) && tau > 0.0, "Loss::infonce", "tau", tau, "tau > 0");
-  require(std::isfinite(eps) && eps >= 0.0, "Loss::infonce", "eps", eps, "eps >= 0");
-  return Loss(Kind::infonce, tau, eps);
+// ---- QuadraticLoss ---------------------------------------------------------------------------
+
+double QuadraticLoss::value(const Eigen::Ref<const Eigen::MatrixXd>& f,
+                            const Eigen::Ref<const Eigen::MatrixXd>& f_prime) const {
+  const double n = static_cast<double>(f.rows());
+  // Σ_{i≠j} d²_ij = N·Σ‖f_i‖² − ‖Σ f_i‖²
+  const double neg = n * f.squaredNorm() - f.colwise().sum().squaredNorm();
+  return (n - 1.0) * positive_squared_distances(f, f_prime).sum() - neg;
 }
 
-std::string Loss::name() const {
-  if (kind_ == Kind::quadratic) return "quadratic";
-  return "infonce(tau=" + shortest(tau_) + ",eps=" + shortest(eps_) + ")";
+PairwiseImportance QuadraticLoss::pairwise_importance(
+    const Eigen::Ref<const Eigen::MatrixXd>& f, const Eigen::Ref<const Eigen::MatrixXd>&) const {
+  return PairwiseImportance::uniform(f.rows());
 }
 
-PairwiseImportance Loss::pairwise_importance(
+LossEvaluation QuadraticLoss::evaluate(const Eigen::Ref<const Eigen::MatrixXd>& f,
+                                       const Eigen::Ref<const Eigen::MatrixXd>& f_prime) const {
+  return {value(f, f_prime), PairwiseImportance::uniform(f.rows())};
+}
+
+std::pair<Eigen::MatrixXd, Eigen::MatrixXd> QuadraticLoss::output_gradient(
     const Eigen::Ref<const Eigen::MatrixXd>& f,
     const Eigen::Ref<const Eigen::MatrixXd>& f_prime) const {
-  constexpr const char* where = "Loss::pairwise_importance";
-  validate_outputs(f, f_prime, where);
-  if (kind_ == Kind::quadratic) return PairwiseImportance::uniform(f.rows());
+  const Eigen::MatrixXd delta = f - f_prime;  // ∂d²_i/∂f_i
+  const double n = static_cast<double>(f.rows());
+  Eigen::MatrixXd df = (n - 1.0) * delta - 2.0 * n * f;
+  df.rowwise() += 2.0 * f.colwise().sum();
+  return {df, -(n - 1.0) * delta};
+}
+
+Eigen::MatrixXd QuadraticLoss::node_hessian(const Eigen::MatrixXd& a,
+                                            const Eigen::MatrixXd& a_prime,
+                                            const Eigen::Ref<const Eigen::MatrixXd>&,
+                                            const Eigen::Ref<const Eigen::MatrixXd>&,
+                                            Eigen::Index) const {
+  const double nd = static_cast<double>(a.rows());
+  const Eigen::MatrixXd diff = a - a_prime;  // rows Δa_i
+  const Eigen::RowVectorXd sum = a.colwise().sum();
+  Eigen::MatrixXd h(a.cols(), a.cols());
+  h.noalias() = (nd - 1.0) * diff.transpose() * diff;
+  h.noalias() -= 2.0 * nd * a.transpose() * a;
+  h.noalias() += 2.0 * sum.transpose() * sum;
+  return h;
+}
+
+// ---- InfoNceLoss -----------------------------------------------------------------------------
+
+std::string InfoNceLoss::name() const {
+  return "infonce(tau=" + shortest(tau) + ",eps=" + shortest(eps) + ")";
+}
+
+PairwiseImportance InfoNceLoss::pairwise_importance(
+    const Eigen::Ref<const Eigen::MatrixXd>& f,
+    const Eigen::Ref<const Eigen::MatrixXd>& f_prime) const {
   // Finite, nonnegative, zero diagonal by construction (detail/infonce_blocks.hpp): no re-check.
-  InfoNceRows rows = infonce_rows(f, f_prime, tau_, eps_, where);
+  InfoNceRows rows = infonce_rows(f, f_prime, tau, eps, "Loss::pairwise_importance");
   return PairwiseImportance::trusted(std::move(rows.p), std::move(rows.r), std::move(rows.c));
 }
 
-double Loss::value(const Eigen::Ref<const Eigen::MatrixXd>& f,
-                   const Eigen::Ref<const Eigen::MatrixXd>& f_prime) const {
-  validate_outputs(f, f_prime, "Loss::value");
-  const double n = static_cast<double>(f.rows());
-  if (kind_ == Kind::quadratic) {
-    // Σ_{i≠j} d²_ij = N·Σ‖f_i‖² − ‖Σ f_i‖²
-    const double neg = n * f.squaredNorm() - f.colwise().sum().squaredNorm();
-    return (n - 1.0) * positive_squared_distances(f, f_prime).sum() - neg;
-  }
+double InfoNceLoss::value(const Eigen::Ref<const Eigen::MatrixXd>& f,
+                          const Eigen::Ref<const Eigen::MatrixXd>& f_prime) const {
   // Only log Z is needed: the blocks of α are computed and discarded (same blocks, hence
   // bitwise the same value, as evaluate()).
-  const InfoNceRows rows = infonce_rows(f, f_prime, tau_, eps_, "Loss::value", false);
-  return rows.d2_pos.sum() + tau_ * rows.log_z.sum();
+  const InfoNceRows rows = infonce_rows(f, f_prime, tau, eps, "Loss::value", false);
+  return rows.d2_pos.sum() + tau * rows.log_z.sum();
 }
 
-LossEvaluation Loss::evaluate(const Eigen::Ref<const Eigen::MatrixXd>& f,
-                              const Eigen::Ref<const Eigen::MatrixXd>& f_prime) const {
-  validate_outputs(f, f_prime, "Loss::evaluate");
-  if (kind_ == Kind::quadratic) return {value(f, f_prime), PairwiseImportance::uniform(f.rows())};
-  InfoNceRows rows = infonce_rows(f, f_prime, tau_, eps_, "Loss::evaluate");
-  const double v = rows.d2_pos.sum() + tau_ * rows.log_z.sum();
+LossEvaluation InfoNceLoss::evaluate(const Eigen::Ref<const Eigen::MatrixXd>& f,
+                                     const Eigen::Ref<const Eigen::MatrixXd>& f_prime) const {
+  InfoNceRows rows = infonce_rows(f, f_prime, tau, eps, "Loss::evaluate");
+  const double v = rows.d2_pos.sum() + tau * rows.log_z.sum();
   return {v, PairwiseImportance::trusted(std::move(rows.p), std::move(rows.r), std::move(rows.c))};
 }
 
-std::pair<Eigen::MatrixXd, Eigen::MatrixXd> Loss::output_gradient(
+std::pair<Eigen::MatrixXd, Eigen::MatrixXd> InfoNceLoss::output_gradient(
     const Eigen::Ref<const Eigen::MatrixXd>& f,
     const Eigen::Ref<const Eigen::MatrixXd>& f_prime) const {
-  validate_outputs(f, f_prime, "Loss::output_gradient");
   const Eigen::MatrixXd delta = f - f_prime;  // ∂d²_i/∂f_i
-  if (kind_ == Kind::quadratic) {
-    const double n = static_cast<double>(f.rows());
-    Eigen::MatrixXd df = (n - 1.0) * delta - 2.0 * n * f;
-    df.rowwise() += 2.0 * f.colwise().sum();
-    return {df, -(n - 1.0) * delta};
-  }
   // ∂L/∂d²_i = 1 − p⁺_i, ∂L/∂d²_ik = −p_ik. α·F and αᵀ·F are accumulated block by block, so
   // α is never held whole.
   constexpr const char* where = "Loss::output_gradient";
-  const detail::InfoNceRowBlocks blocks(f, f_prime, tau_, eps_, where);
+  const detail::InfoNceRowBlocks blocks(f, f_prime, tau, eps, where);
   const Eigen::Index n = f.rows();
   const Eigen::Index b = detail::InfoNceRowBlocks::default_block_rows(n);
   Eigen::VectorXd p_pos(n), r(n), c = Eigen::VectorXd::Zero(n);
@@ -182,6 +214,102 @@ std::pair<Eigen::MatrixXd, Eigen::MatrixXd> Loss::output_gradient(
   df += alpha_t_f;
   Eigen::MatrixXd df_prime = -(w_pos.asDiagonal() * delta);
   return {df, df_prime};
+}
+
+Eigen::MatrixXd InfoNceLoss::node_hessian(const Eigen::MatrixXd& a, const Eigen::MatrixXd& a_prime,
+                                          const Eigen::Ref<const Eigen::MatrixXd>& f,
+                                          const Eigen::Ref<const Eigen::MatrixXd>& f_prime,
+                                          Eigen::Index k) const {
+  const Eigen::Index n = a.rows();
+  const Eigen::MatrixXd diff = a - a_prime;  // rows Δa_i
+  // Softmax over all nodes' distances: the only way other nodes enter the node-k block.
+  const InfoNceSoftmax sm = infonce_softmax(f, f_prime, tau, eps);
+  const Eigen::VectorXd u = f.col(k);
+  const Eigen::VectorXd delta = u - f_prime.col(k);
+  // u_i − u_j as an N × N matrix.
+  const Eigen::MatrixXd du = u.rowwise().replicate(n) - u.transpose().colwise().replicate(n);
+
+  // (1) Σ_i [∂²d²_i − Σ_a p_a ∂²D_a]: curvature of the distances, = −2N²·C_p[x̃_k] since the
+  //     row sums of p are 1 − p⁺_i.
+  Eigen::MatrixXd h(a.cols(), a.cols());
+  const Eigen::VectorXd w_pos = Eigen::VectorXd::Ones(n) - sm.p_pos;
+  h.noalias() = diff.transpose() * w_pos.asDiagonal() * diff;
+  h -= laplacian_form(sm.p, a);
+
+  // (2) (1/τ)·Σ_i [Σ_a p_a g_a g_aᵀ − m_i m_iᵀ], m_i = Σ_a p_a g_a (row i's mean gradient).
+  const Eigen::MatrixXd q = sm.p.cwiseProduct(du);  // q_ij = p_ij (u_i − u_j)
+  const Eigen::VectorXd pos = sm.p_pos.cwiseProduct(delta);
+  Eigen::MatrixXd m = q.rowwise().sum().asDiagonal() * a;  // rows m_i
+  m.noalias() -= q * a;
+  m.noalias() += pos.asDiagonal() * diff;
+  Eigen::MatrixXd spread = laplacian_form(q.cwiseProduct(du), a);
+  spread.noalias() += diff.transpose() * pos.cwiseProduct(delta).asDiagonal() * diff;
+  spread.noalias() -= m.transpose() * m;
+  h += spread / tau;
+  return h;
+}
+
+// ---- Loss ------------------------------------------------------------------------------------
+
+Loss Loss::infonce(double tau, double eps) {
+  require(std::isfinite(tau) && tau > 0.0, "Loss::infonce", "tau", tau, "tau > 0");
+  require(std::isfinite(eps) && eps >= 0.0, "Loss::infonce", "eps", eps, "eps >= 0");
+  return Loss(InfoNceLoss{tau, eps});
+}
+
+double Loss::tau() const {
+  const InfoNceLoss* nce = as<InfoNceLoss>();
+  return nce != nullptr ? nce->tau : 0.0;
+}
+
+double Loss::eps() const {
+  const InfoNceLoss* nce = as<InfoNceLoss>();
+  return nce != nullptr ? nce->eps : 0.0;
+}
+
+std::string Loss::name() const {
+  return std::visit([](const auto& l) { return l.name(); }, loss_);
+}
+
+PairwiseImportance Loss::pairwise_importance(
+    const Eigen::Ref<const Eigen::MatrixXd>& f,
+    const Eigen::Ref<const Eigen::MatrixXd>& f_prime) const {
+  validate_outputs(f, f_prime, "Loss::pairwise_importance");
+  return std::visit([&](const auto& l) { return l.pairwise_importance(f, f_prime); }, loss_);
+}
+
+double Loss::value(const Eigen::Ref<const Eigen::MatrixXd>& f,
+                   const Eigen::Ref<const Eigen::MatrixXd>& f_prime) const {
+  validate_outputs(f, f_prime, "Loss::value");
+  return std::visit([&](const auto& l) { return l.value(f, f_prime); }, loss_);
+}
+
+LossEvaluation Loss::evaluate(const Eigen::Ref<const Eigen::MatrixXd>& f,
+                              const Eigen::Ref<const Eigen::MatrixXd>& f_prime) const {
+  validate_outputs(f, f_prime, "Loss::evaluate");
+  return std::visit([&](const auto& l) { return l.evaluate(f, f_prime); }, loss_);
+}
+
+std::pair<Eigen::MatrixXd, Eigen::MatrixXd> Loss::output_gradient(
+    const Eigen::Ref<const Eigen::MatrixXd>& f,
+    const Eigen::Ref<const Eigen::MatrixXd>& f_prime) const {
+  validate_outputs(f, f_prime, "Loss::output_gradient");
+  return std::visit([&](const auto& l) { return l.output_gradient(f, f_prime); }, loss_);
+}
+
+Eigen::MatrixXd Loss::node_hessian(const Eigen::MatrixXd& a, const Eigen::MatrixXd& a_prime,
+                                   const Eigen::Ref<const Eigen::MatrixXd>& f,
+                                   const Eigen::Ref<const Eigen::MatrixXd>& f_prime,
+                                   Eigen::Index k) const {
+  constexpr const char* where = "Loss::node_hessian";
+  validate_outputs(f, f_prime, where);
+  require(k >= 0 && k < f.cols(), where, "k", k, "0 <= k < p = " + std::to_string(f.cols()));
+  require_shape(a, f.rows(), a.cols(), where, "a (gated inputs of node k)");
+  require_shape(a_prime, a.rows(), a.cols(), where, "a' (gated inputs of node k, second view)");
+  const Eigen::MatrixXd h =
+      std::visit([&](const auto& l) { return l.node_hessian(a, a_prime, f, f_prime, k); }, loss_);
+  // Exactly symmetric (the products above are symmetric only up to rounding).
+  return 0.5 * (h + h.transpose());
 }
 
 }  // namespace cldyn

@@ -7,6 +7,8 @@
 
 namespace cldyn {
 
+struct InfoNceLoss;
+
 class Loss;
 
 class PairwiseImportance {
@@ -38,7 +40,7 @@ class PairwiseImportance {
   Eigen::MatrixXd apply_laplacian(const Eigen::Ref<const Eigen::MatrixXd>& b) const;
 
  private:
-  friend class Loss;
+  friend struct InfoNceLoss;
   /// Library-internal: an α the library computed itself and knows to be square, finite,
   /// nonnegative with zero diagonal (the InfoNCE softmax, detail/infonce_blocks.hpp), with its
   /// row and column sums. Skips from_matrix's O(N²) re-validation and sums; user input goes

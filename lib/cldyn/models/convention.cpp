@@ -71,7 +71,9 @@ TwoViewBatch symmetric_batch(const TwoViewBatch& batch) {
 }
 
 Loss symmetric_form(const Loss& loss) {
-  if (loss.kind() == Loss::Kind::quadratic) return loss;
+  if (loss.uniform_alpha()) return loss;  // α = 1 over every pair: the same loss
+  require(loss.as<InfoNceLoss>() != nullptr, "symmetric_form", "loss", loss.name(),
+          "quadratic or InfoNCE (the forms with negatives from both views cldyn knows)");
   require(loss.eps() >= 1.0, "symmetric_form", "eps", loss.eps(),
           "eps >= 1 with negatives from both views (the partner is always in the denominator; "
           "eps = 1 is NT-Xent, eps < 1 such as the decoupled eps = 0 would need the partner "

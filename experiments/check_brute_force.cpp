@@ -41,6 +41,13 @@ using namespace cldyn::experiments;
 
 namespace {
 
+/// The random streams of this check: Rng(seed, stream) or root.substream(stream), one per
+/// purpose (the values are the recorded results' and must not change).
+enum Stream : std::uint64_t {
+  kBootstrap = 31,  // bootstrap intervals, one substream per (activation, K)
+  kCoverage = 43,  // the predicted basins' starts
+};
+
 /// Replicates of the predicted distribution of the seed mean (3-coverage): the Monte Carlo error
 /// of a tail quantile at 0.05/(2·6) ≈ 0.4% is then a few hundredths of a pattern.
 constexpr Eigen::Index kCoverageReplicates = 4000;
@@ -205,7 +212,7 @@ Result compute(const Options& o, std::uint64_t seed, const Context& ctx) {
   // The predicted distribution of the S-seed mean (its own stream 43: independent of the rest).
   res.predicted_mean = analysis::simulate_coverage_means(res.basins, res.widths, o.seeds,
                                                          1.0 - (1.0 - o.confidence) / static_cast<double>(nk),
-                                                         kCoverageReplicates, Rng(seed, 43).next_u64());
+                                                         kCoverageReplicates, Rng(seed, kCoverage).next_u64());
   for (std::size_t a = 0; a < na; ++a) {
     for (std::size_t ki = 0; ki < nk; ++ki) {
       std::vector<double> x;
@@ -215,7 +222,7 @@ Result compute(const Options& o, std::uint64_t seed, const Context& ctx) {
           res.totals[a][ki] += static_cast<long>(r.recovered.size());
           if (a == kLinear) res.directions[ki] += static_cast<double>(r.distinct) / static_cast<double>(o.seeds);
         }
-      res.stats[a][ki] = bootstrap_mean_interval(x, o.confidence, Rng(seed, 31).substream(a * nk + ki));
+      res.stats[a][ki] = bootstrap_mean_interval(x, o.confidence, Rng(seed, kBootstrap).substream(a * nk + ki));
     }
   }
   return res;

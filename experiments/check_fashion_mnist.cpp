@@ -42,6 +42,15 @@ using namespace cldyn::experiments;
 
 namespace {
 
+/// The random streams of this check: Rng(seed, stream) or root.substream(stream), one per
+/// purpose (the values are the recorded results' and must not change).
+enum Stream : std::uint64_t {
+  kViews = 0,  // the augmented views, one substream per seed
+  kTrainingRuns = 1,  // parallel_runs over settings x seeds
+  kInit = 2,  // initial weights, one substream per seed
+  kSearch = 3,  // the certified search, per setting and seed
+};
+
 struct FashionOptions {
   std::string data = tools::kFashionMnistDir;  ///< folder of the four IDX files
   /// Images of the train split used (the first ones): the batch, the probe's fit and the pixel
@@ -294,7 +303,7 @@ FashionResult compute(const FashionOptions& o, std::uint64_t seed, const Context
   std::vector<std::vector<int>> probe_y(static_cast<std::size_t>(o.seeds));
   res.seeds.resize(static_cast<std::size_t>(o.seeds));
   t0 = std::chrono::steady_clock::now();
-  parallel_runs(o.seeds, root.substream(0), 0, "views", ctx, [&](long s, Rng& rng) {
+  parallel_runs(o.seeds, root.substream(kViews), 0, "views", ctx, [&](long s, Rng& rng) {
     const auto su = static_cast<std::size_t>(s);
     const std::vector<Eigen::Index> idx = sample_indices(n_train, o.n, rng);
     TwoViewBatch b = data::image_views(rows_of(ds.train.images.pixels, idx), res.height, res.width, o.views(),
@@ -316,12 +325,12 @@ FashionResult compute(const FashionOptions& o, std::uint64_t seed, const Context
   // Training: every setting × seed, its own stream; the initial nodes depend on the seed only,
   // so every setting of a seed starts from the same W.
   res.runs.assign(static_cast<std::size_t>(n_settings), std::vector<Run>(static_cast<std::size_t>(o.seeds)));
-  parallel_runs(n_settings * o.seeds, root.substream(1), 0, "training runs", ctx, [&](long i, Rng&) {
+  parallel_runs(n_settings * o.seeds, root.substream(kTrainingRuns), 0, "training runs", ctx, [&](long i, Rng&) {
     const auto si = static_cast<std::size_t>(i / o.seeds), s = static_cast<std::size_t>(i % o.seeds);
     const Setting& st = res.settings[si];
     Run& run = res.runs[si][s];
     const auto t_run = std::chrono::steady_clock::now();
-    Rng init = root.substream(2).substream(s);
+    Rng init = root.substream(kInit).substream(s);
     OneLayerNetwork net = OneLayerNetwork::random(res.d, o.k, st.activation, init);
     TrainerOptions options;
     options.learning_rate = st.quadratic ? o.lr : o.nce_rate();
@@ -365,7 +374,7 @@ FashionResult compute(const FashionOptions& o, std::uint64_t seed, const Context
         co.ascent.max_iterations = o.nce_ascent_iterations;
       }
       if (co.random_starts == 0) continue;
-      co.seed = root.substream(3).substream(static_cast<std::uint64_t>(si)).substream(static_cast<std::uint64_t>(s)).next_u64();
+      co.seed = root.substream(kSearch).substream(static_cast<std::uint64_t>(si)).substream(static_cast<std::uint64_t>(s)).next_u64();
       const analysis::CertifiedSearch search =
           analysis::certified_fixed_points(land, Eigen::MatrixXd(res.d, 0), co);
       Prediction& p = res.predictions[static_cast<std::size_t>(si)][static_cast<std::size_t>(s)];

@@ -17,6 +17,13 @@ using namespace cldyn::experiments;
 
 namespace {
 
+/// The random streams of this check: Rng(seed, stream) or root.substream(stream), one per
+/// purpose (the values are the recorded results' and must not change).
+enum Stream : std::uint64_t {
+  kData = 0,  // the batch
+  kInfoNceRuns = 1000,  // the InfoNCE runs, stream 1000 + t per temperature
+};
+
 /// x0 = Q·diag(√λ)·z with a random rotation Q, λ_j = spectrum_ratio^j (top eigenvalue 1);
 /// views x0 + σξ. The top eigenvector of the population C is Q's first column.
 TwoViewBatch pca_batch(Eigen::Index n, Eigen::Index d, double ratio, double sigma, Rng& rng) {
@@ -145,7 +152,7 @@ NceRun nce_run(const TwoViewBatch& batch, const Options& o, double tau, const Rn
 Result compute(const Options& o, std::uint64_t seed, const Context& ctx) {
   Result r;
   const Rng root(seed);
-  Rng data_rng = root.substream(0);
+  Rng data_rng = root.substream(kData);
   const TwoViewBatch batch = o.negatives.batch(pca_batch(o.n, o.d, o.ratio, o.sigma, data_rng));
   const Eigen::MatrixXd c = analysis::input_covariance(batch, PairwiseImportance::uniform(o.m()));
   r.eig = analysis::top_eigenpairs(c, 2);
@@ -166,7 +173,7 @@ Result compute(const Options& o, std::uint64_t seed, const Context& ctx) {
   });
   // Reported, not asserted: InfoNCE couples the nodes through α (theory §3, Claim 1).
   for (std::size_t t = 0; t < o.taus.size(); ++t)
-    r.infonce.push_back(nce_run(batch, o, o.taus[t], root.substream(1000 + t), options, top));
+    r.infonce.push_back(nce_run(batch, o, o.taus[t], root.substream(kInfoNceRuns + t), options, top));
   return r;
 }
 

@@ -31,6 +31,12 @@ using namespace cldyn::experiments;
 
 namespace {
 
+/// The random streams of this check: Rng(seed, stream) or root.substream(stream), one per
+/// purpose (the values are the recorded results' and must not change).
+enum Stream : std::uint64_t {
+  kSearchStarts = 60,  // the certified search's random starts, one substream per landscape
+};
+
 struct Options {
   LatentFlags latent;
   Eigen::Index starts = 60;
@@ -92,7 +98,7 @@ Landscape explore(const data::LatentModel& model, const Activation& act, const O
   const analysis::PopulationLandscape land(analysis::DiscretePopulation::from_model(model), act);
   analysis::CertifiedSearchOptions so = o.search;
   so.random_starts = o.starts;
-  so.seed = Rng(seed, 60).substream(stream).next_u64();
+  so.seed = Rng(seed, kSearchStarts).substream(stream).next_u64();
   // Starts: every pattern (a stable point near a pattern with a small basin is not missed), then
   // --starts random directions; only certified end points count.
   out.search = analysis::certified_fixed_points(land, model.patterns(), so);

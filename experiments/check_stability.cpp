@@ -21,6 +21,12 @@ using namespace cldyn::experiments;
 
 namespace {
 
+/// The random streams of this check: Rng(seed, stream) or root.substream(stream), one per
+/// purpose (the values are the recorded results' and must not change).
+enum Stream : std::uint64_t {
+  kProbes = 31,  // random tangent energy probes, one substream per point
+};
+
 /// Hessian agreement with central differences (theory §4's contract). Central differences with
 /// a 1e-6 step: truncation ~1e-12 and rounding ~1e-10 relative to the Hessian's scale; 1e-6
 /// catches any missing term (R is ~20%).
@@ -167,7 +173,7 @@ Result compute(const Options& o, std::uint64_t seed, const Context&) {
   for (std::size_t i = 0; i < r.sample_search.points.size(); ++i) {
     SamplePoint x;
     x.point = r.sample_search.points[i];
-    x.probe = probe_energy(sample_land, x.point, Rng(seed, 31).substream(i), kProbeDirections);
+    x.probe = probe_energy(sample_land, x.point, Rng(seed, kProbes).substream(i), kProbeDirections);
     // Stable: no direction raises E. Not stable: some direction does. Either way the control
     // must see a rise (else the probe is blind at this radius).
     x.confirmed = (x.point.stable ? x.probe.raised == 0 : x.probe.raised > 0) && x.probe.control_raised > 0;

@@ -40,6 +40,15 @@ using namespace cldyn::experiments;
 
 namespace {
 
+/// The random streams of this check: Rng(seed, stream) or root.substream(stream), one per
+/// purpose (the values are the recorded results' and must not change).
+enum Stream : std::uint64_t {
+  kPatterns = 40,  // the pattern frame, stream 40 + L (one frame per L)
+  kPopulationStarts = 50,  // random starts of a population cell, one substream per cell
+  kInfoNceSamples = 60,  // an InfoNCE cell's sample batch, one substream per cell
+  kInfoNceStarts = 61,  // random starts of an InfoNCE cell
+};
+
 struct Options {
   std::vector<double> sigmas = {0.05, 0.07, 0.1, 0.14, 0.2, 0.3, 0.4, 0.55, 0.75, 1.0};
   std::vector<double> overlaps = {0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
@@ -143,7 +152,7 @@ Eigen::MatrixXd overlapping_patterns(Eigen::Index d, Eigen::Index L, double c, R
 /// The mixture model of a cell: L patterns of pairwise cosine c (one frame per L: the grid varies
 /// c and σ only), weights ∝ 0.2 + 0.1·l.
 data::LatentModel cell_model(const Options& o, Eigen::Index L, double sigma, double c, std::uint64_t seed) {
-  Rng pattern_rng(seed, 40 + static_cast<std::uint64_t>(L));
+  Rng pattern_rng(seed, kPatterns + static_cast<std::uint64_t>(L));
   const Eigen::MatrixXd patterns = overlapping_patterns(o.d, L, c, pattern_rng);
   std::vector<double> weights;
   for (Eigen::Index l = 0; l < L; ++l) weights.push_back(0.2 + 0.1 * static_cast<double>(l));
@@ -186,7 +195,7 @@ Cell measure(const Options& o, Eigen::Index L, double sigma, double c, bool relu
   const analysis::PopulationLandscape land(analysis::DiscretePopulation::from_model(model), act);
   analysis::CertifiedSearchOptions so = o.search;
   so.random_starts = o.starts;
-  so.seed = Rng(seed, 50).substream(stream).next_u64();
+  so.seed = Rng(seed, kPopulationStarts).substream(stream).next_u64();
   // Starts: every pattern (a stable point near a pattern with a small basin is not missed) and
   // --starts random directions; every counted point is certified either way.
   const analysis::CertifiedSearch found = analysis::certified_fixed_points(land, patterns, so);
@@ -196,16 +205,16 @@ Cell measure(const Options& o, Eigen::Index L, double sigma, double c, bool relu
 }
 
 /// An InfoNCE cell: one batch of --infonce-n samples of the cell's model (stream `stream` of
-/// Rng(seed, 60)), ReLU, the certified search with the kink certificate.
+/// Rng(seed, kInfoNceSamples)), ReLU, the certified search with the kink certificate.
 Cell measure_infonce(const Options& o, Eigen::Index L, double sigma, double c, double tau, std::uint64_t seed,
                      std::uint64_t stream) {
   const data::LatentModel model = cell_model(o, L, sigma, c, seed);
-  Rng sample_rng = Rng(seed, 60).substream(stream);
+  Rng sample_rng = Rng(seed, kInfoNceSamples).substream(stream);
   const analysis::SampleLandscape land(model.sample(o.infonce_n, sample_rng), Activation::relu(),
                                        Loss::infonce(tau, Options::kEps));
   analysis::CertifiedSearchOptions so = o.search;
   so.random_starts = o.infonce_starts;
-  so.seed = Rng(seed, 61).substream(stream).next_u64();
+  so.seed = Rng(seed, kInfoNceStarts).substream(stream).next_u64();
   so.dedup_cosine = o.infonce_dedup;
   so.ascent = o.infonce_ascent;
   so.infonce_kinks = true;

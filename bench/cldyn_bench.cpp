@@ -70,6 +70,29 @@ constexpr double kTau = 0.5;
 
 // ---- helpers ---------------------------------------------------------------------------------
 
+/// The timed loop of a benchmark whose result is a matrix: c = compute() every iteration, kept
+/// from being optimised away. Returns the last c (for the accuracy counters). The inputs compute
+/// captures are plain references, not structured bindings (clang < 16 cannot capture those).
+template <class Compute>
+MatrixXd timed_result(benchmark::State& state, Compute&& compute) {
+  MatrixXd c;
+  for (auto _ : state) {
+    c = compute();
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  return c;
+}
+
+/// The options of the benchmarks' latent mixture in dimension d: L = 5 patterns, σ = 0.2.
+cldyn::data::LatentModelOptions latent_options(Index d) {
+  cldyn::data::LatentModelOptions options;
+  options.d = d;
+  options.L = 5;
+  options.sigma = 0.2;
+  return options;
+}
+
 void set_flops(benchmark::State& state, double flops_per_iteration) {
   state.counters["FLOPS"] =
       benchmark::Counter(flops_per_iteration, benchmark::Counter::kIsIterationInvariantRate);
@@ -196,13 +219,9 @@ constexpr Index kMaxNaiveCheckN = 1024;
 void BM_ContrastiveCovariance(benchmark::State& state) {
   const Index n = state.range(0), d = state.range(1);
   const PairwiseImportance& alpha = infonce_alpha(n);
-  const auto [x, x_prime] = random_views(n, d, 10);
-  MatrixXd c;
-  for (auto _ : state) {
-    c = cldyn::contrastive_covariance(alpha, x, x_prime);
-    benchmark::DoNotOptimize(c.data());
-    benchmark::ClobberMemory();
-  }
+  const auto views = random_views(n, d, 10);
+  const MatrixXd &x = views.first, &x_prime = views.second;
+  const MatrixXd c = timed_result(state, [&] { return cldyn::contrastive_covariance(alpha, x, x_prime); });
   // L_α·X: α·X and αᵀ·X (2·N²·d each); Xᵀ(L_α X) (2·N·d²); Δᵀ(R Δ) (2·N·d²). O(N·d) omitted.
   set_flops(state, 4.0 * dbl(n) * dbl(n) * dbl(d) + 4.0 * dbl(n) * dbl(d) * dbl(d));
   if (n <= kMaxNaiveCheckN) state.counters["max_rel_err"] = naive_block_check(alpha, x, x_prime, c, false);
@@ -211,13 +230,9 @@ void BM_ContrastiveCovariance(benchmark::State& state) {
 void BM_ContrastiveCovarianceUniform(benchmark::State& state) {
   const Index n = state.range(0), d = state.range(1);
   const PairwiseImportance alpha = PairwiseImportance::uniform(n);
-  const auto [x, x_prime] = random_views(n, d, 10);
-  MatrixXd c;
-  for (auto _ : state) {
-    c = cldyn::contrastive_covariance(alpha, x, x_prime);
-    benchmark::DoNotOptimize(c.data());
-    benchmark::ClobberMemory();
-  }
+  const auto views = random_views(n, d, 10);
+  const MatrixXd &x = views.first, &x_prime = views.second;
+  const MatrixXd c = timed_result(state, [&] { return cldyn::contrastive_covariance(alpha, x, x_prime); });
   // L·X is O(N·d) for a uniform α; Xᵀ(L X) and Δᵀ(R Δ) are 2·N·d² each. O(N·d) omitted.
   set_flops(state, 4.0 * dbl(n) * dbl(d) * dbl(d));
   if (n <= kMaxNaiveCheckN) state.counters["max_rel_err"] = naive_block_check(alpha, x, x_prime, c, true);
@@ -226,13 +241,10 @@ void BM_ContrastiveCovarianceUniform(benchmark::State& state) {
 void BM_ContrastiveCovarianceNaive(benchmark::State& state) {
   const Index n = state.range(0), d = state.range(1);
   const PairwiseImportance& alpha = infonce_alpha(n);
-  const auto [x, x_prime] = random_views(n, d, 10);
-  MatrixXd c;
-  for (auto _ : state) {
-    c = cldyn::reference::naive_contrastive_covariance(alpha, x, x_prime, x, x_prime);
-    benchmark::DoNotOptimize(c.data());
-    benchmark::ClobberMemory();
-  }
+  const auto views = random_views(n, d, 10);
+  const MatrixXd &x = views.first, &x_prime = views.second;
+  const MatrixXd c =
+      timed_result(state, [&] { return cldyn::reference::naive_contrastive_covariance(alpha, x, x_prime, x, x_prime); });
   // Per pair i ≠ j: two outer products, subtract, scale, accumulate (5·d²); O(d) terms omitted.
   set_flops(state, 5.0 * dbl(n) * dbl(n - 1) * dbl(d) * dbl(d));
   // Accuracy: the naive result against the fast form (both computed here, the fast one once).
@@ -319,14 +331,11 @@ void BM_PairwiseImportanceInfoNCE(benchmark::State& state) {
 
 void BM_ContrastiveCovarianceStreamed(benchmark::State& state) {
   const Index n = state.range(0), p = state.range(1), d = state.range(2), b = state.range(3);
-  const auto [f, f_prime] = random_outputs(n, p, 21);
-  const auto [x, x_prime] = random_views(n, d, 11);
-  MatrixXd c;
-  for (auto _ : state) {
-    c = cldyn::contrastive_covariance_infonce_streamed(f, f_prime, x, x_prime, kTau, 1.0, b);
-    benchmark::DoNotOptimize(c.data());
-    benchmark::ClobberMemory();
-  }
+  const auto outputs = random_outputs(n, p, 21);
+  const auto views = random_views(n, d, 11);
+  const MatrixXd &f = outputs.first, &f_prime = outputs.second, &x = views.first, &x_prime = views.second;
+  const MatrixXd c = timed_result(
+      state, [&] { return cldyn::contrastive_covariance_infonce_streamed(f, f_prime, x, x_prime, kTau, 1.0, b); });
   set_flops(state, 2.0 * dbl(n) * dbl(n) * dbl(p + d) + 6.0 * dbl(n) * dbl(d) * dbl(d));
   if (n <= 4096) {
     const MatrixXd dense = cldyn::contrastive_covariance(
@@ -345,11 +354,7 @@ enum class LossKind { quadratic, infonce };
 
 void BM_OneLayerStep(benchmark::State& state, LossKind kind) {
   const Index n = state.range(0), d = state.range(1), k = state.range(2);
-  cldyn::data::LatentModelOptions options;
-  options.d = d;
-  options.L = 5;
-  options.sigma = 0.2;
-  const cldyn::data::LatentModel model(options, kSeed);
+  const cldyn::data::LatentModel model(latent_options(d), kSeed);
   Rng rng(kSeed, 30);
   const TwoViewBatch batch = model.sample(n, rng);
   cldyn::OneLayerNetwork net = cldyn::OneLayerNetwork::random(d, k, Activation::relu(), rng);
@@ -406,11 +411,7 @@ const TopEigenProblem& top_eigen_problem(Index d) {
   static std::map<Index, TopEigenProblem> cache;
   auto it = cache.find(d);
   if (it == cache.end()) {
-    cldyn::data::LatentModelOptions options;
-    options.d = d;
-    options.L = 5;
-    options.sigma = 0.2;
-    const cldyn::data::LatentModel model(options, kSeed);
+    const cldyn::data::LatentModel model(latent_options(d), kSeed);
     Rng rng(kSeed, 40);
     TopEigenProblem p;
     p.batch = model.sample(kTopEigenN, rng);
@@ -511,10 +512,7 @@ void BM_TopEigen(benchmark::State& state, EigenMethod method) {
 // p ∝ (0.2, 0.3, 0.4, 0.5, 0.6); ReLU.
 
 cldyn::analysis::DiscretePopulation reference_population(Index d) {
-  cldyn::data::LatentModelOptions options;
-  options.d = d;
-  options.L = 5;
-  options.sigma = 0.2;
+  cldyn::data::LatentModelOptions options = latent_options(d);
   options.probabilities = cldyn::data::normalise_probabilities({0.2, 0.3, 0.4, 0.5, 0.6});
   const cldyn::data::LatentModel model(options, kSeed);
   return cldyn::analysis::DiscretePopulation::from_model(model);

@@ -41,8 +41,7 @@ using namespace cldyn::experiments;
 
 namespace {
 
-/// The random streams of this check: Rng(seed, stream) or root.substream(stream), one per
-/// purpose (the values are the recorded results' and must not change).
+/// This check's random streams (contributing.md, Naming; values fixed by the goldens).
 enum Stream : std::uint64_t {
   kBootstrap = 31,  // bootstrap intervals, one substream per (activation, K)
   kCoverage = 43,  // the predicted basins' starts

@@ -43,8 +43,7 @@ using namespace cldyn::experiments;
 
 namespace {
 
-/// The random streams of this check: Rng(seed, stream) or root.substream(stream), one per
-/// purpose (the values are the recorded results' and must not change).
+/// This check's random streams (contributing.md, Naming; values fixed by the goldens).
 enum Stream : std::uint64_t {
   kTraining = 1u << 20,  // the training runs (parallel_runs substreams)
 };

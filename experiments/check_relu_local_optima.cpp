@@ -31,8 +31,7 @@ using namespace cldyn::experiments;
 
 namespace {
 
-/// The random streams of this check: Rng(seed, stream) or root.substream(stream), one per
-/// purpose (the values are the recorded results' and must not change).
+/// This check's random streams (contributing.md, Naming; values fixed by the goldens).
 enum Stream : std::uint64_t {
   kSearchStarts = 60,  // the certified search's random starts, one substream per landscape
 };

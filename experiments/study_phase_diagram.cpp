@@ -40,8 +40,7 @@ using namespace cldyn::experiments;
 
 namespace {
 
-/// The random streams of this check: Rng(seed, stream) or root.substream(stream), one per
-/// purpose (the values are the recorded results' and must not change).
+/// This check's random streams (contributing.md, Naming; values fixed by the goldens).
 enum Stream : std::uint64_t {
   kPatterns = 40,  // the pattern frame, stream 40 + L (one frame per L)
   kPopulationStarts = 50,  // random starts of a population cell, one substream per cell

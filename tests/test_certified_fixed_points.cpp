@@ -11,32 +11,29 @@
 #include "cldyn/analysis/analysis.hpp"
 #include "cldyn/analysis/certified_fixed_points.hpp"
 #include "fixed_point_report.hpp"
+#include "support/landscapes.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn::analysis {
 namespace {
 
 using ::testing::HasSubstr;
+using test::face_tangents;
+using test::random_tangent;
 
-// d = 20, L = 5 orthonormal patterns, σ = 0.2, p = 0.2 … 0.6 normalised (theory §4 reference).
-data::LatentModel mixture_model() {
-  data::LatentModelOptions o;
-  o.probabilities = data::normalise_probabilities({0.2, 0.3, 0.4, 0.5, 0.6});
-  return data::LatentModel(o, 3);
+data::LatentModel mixture_model() { return test::reference_mixture(); }
+
+/// Search options with `random_starts` random starts drawn from `seed` (the rest the defaults).
+CertifiedSearchOptions search_starts(Eigen::Index random_starts, std::uint64_t seed = 0) {
+  CertifiedSearchOptions o;
+  o.random_starts = random_starts;
+  o.seed = seed;
+  return o;
 }
 
 SampleLandscape sample_landscape(const data::LatentModel& model, Eigen::Index n, Activation act, Loss loss) {
   Rng rng(5, 11);
   return SampleLandscape(model.sample(n, rng), act, loss);
-}
-
-/// Orthonormal basis of {v : vᵀw = 0, n_jᵀv = 0} (the face's tangent directions), from a full QR.
-Eigen::MatrixXd complement_basis_for_test(const Eigen::MatrixXd& normals, const Eigen::VectorXd& w) {
-  Eigen::MatrixXd b(w.size(), normals.cols() + 1);
-  b << w, normals;
-  const Eigen::HouseholderQR<Eigen::MatrixXd> qr(b);
-  const Eigen::MatrixXd q = qr.householderQ() * Eigen::MatrixXd::Identity(w.size(), w.size());
-  return q.rightCols(w.size() - b.cols());
 }
 
 /// Every reported point is certified, and the counts add up: no unconverged start becomes a point.
@@ -66,9 +63,7 @@ void expect_consistent(const CertifiedSearch& s, const CertifiedSearchOptions& o
 TEST(CertifiedFixedPoints, ReluPopulationHasOneStablePointPerPatternAndUserStartsLandOnIt) {
   const data::LatentModel model = mixture_model();
   const PopulationLandscape land(DiscretePopulation::from_model(model), Activation::relu());
-  CertifiedSearchOptions o;
-  o.random_starts = 24;
-  o.seed = 4;
+  const CertifiedSearchOptions o = search_starts(24, 4);
   // User starts: each pattern tilted by a random tangent perturbation of size 0.3.
   Rng rng(8);
   Eigen::MatrixXd user = model.patterns() + 0.3 * rng.normal_matrix(20, 5) / std::sqrt(20.0);
@@ -101,8 +96,7 @@ TEST(CertifiedFixedPoints, ReluPopulationHasOneStablePointPerPatternAndUserStart
 TEST(CertifiedFixedPoints, LinearSampleHasOneStableDirectionTheTopEigenvectorOfCx) {
   const data::LatentModel model = mixture_model();
   const SampleLandscape land = sample_landscape(model, 500, Activation::linear(), Loss::quadratic());
-  CertifiedSearchOptions o;
-  o.random_starts = 8;
+  const CertifiedSearchOptions o = search_starts(8);
   const CertifiedSearch s = certified_fixed_points(land, Eigen::MatrixXd::Ones(20, 1), o);
   expect_consistent(s, o);
   EXPECT_EQ(s.converged, s.starts);  // E = ½wᵀC[x]w is smooth: every start converges
@@ -148,12 +142,8 @@ const SampleLandscape& relu_sample() {
 /// The search on the N = 1000 ReLU quadratic sample used by the kink tests below (at N = 200–300
 /// the pattern with p = 0.1 has no stable point at cos ≥ 0.95 on this sample: cos 0.948 at 200).
 const CertifiedSearch& relu_sample_search() {
-  static const CertifiedSearch s = [] {
-    CertifiedSearchOptions o;
-    o.random_starts = 24;
-    o.seed = 4;
-    return certified_fixed_points(relu_sample(), near_patterns(reference_model()), o);
-  }();
+  static const CertifiedSearch s =
+      certified_fixed_points(relu_sample(), near_patterns(reference_model()), search_starts(24, 4));
   return s;
 }
 
@@ -163,13 +153,6 @@ const CertifiedPoint& first_stable_kink() {
   for (const CertifiedPoint& p : s.points)
     if (p.stable && p.kind == PointKind::kink) return p;
   throw std::runtime_error("no stable kink point in the N = 1000 search");
-}
-
-/// Random unit tangent vector at unit w.
-Eigen::VectorXd random_tangent(const Eigen::VectorXd& w, Rng& rng) {
-  Eigen::VectorXd v = rng.normal_matrix(w.size(), 1).col(0);
-  v -= w.dot(v) * w;
-  return v.normalized();
 }
 
 TEST(CertifiedFixedPoints, ReluSampleHasOneCertifiedStablePointPerPattern) {
@@ -196,16 +179,9 @@ TEST(CertifiedFixedPoints, ReluSampleHasOneCertifiedStablePointPerPattern) {
   }
   // Most starts converge (measured: see the printout); an unconverged start is never a point.
   EXPECT_GE(2 * s.converged, s.starts);
-  for (const CertifiedPoint& p : s.points) {
+  for (const CertifiedPoint& p : s.points)
     EXPECT_EQ(p.active_set_size, static_cast<Eigen::Index>(p.active_set.size()));
-    EXPECT_EQ(p.kind == PointKind::kink, p.active_set_size > 0);
-    if (p.stable) {
-      EXPECT_LT(p.max_tangent_hessian_eigenvalue, 0.0);
-      if (p.kind == PointKind::kink) {
-        EXPECT_GT(p.slack, o.tolerance);
-      }
-    }
-  }
+  test::expect_certified_points(s, o.tolerance);
 }
 
 TEST(CertifiedFixedPoints, KinkCertificateMatchesOneSidedDerivativesAndIsAStrictLocalMaximum) {
@@ -236,7 +212,7 @@ TEST(CertifiedFixedPoints, KinkCertificateMatchesOneSidedDerivativesAndIsAStrict
   }
   // (2) Strict local maximum: every retracted tangent perturbation lowers E, off the face (first
   // order, slope ≤ −slack·‖G_0‖) and along it (second order, the face Hessian).
-  const Eigen::MatrixXd on_face = complement_basis_for_test(c.normals, p.w);
+  const Eigen::MatrixXd on_face = face_tangents(c.normals, p.w);
   int higher = 0;
   for (int trial = 0; trial < 400; ++trial) {
     const double delta = (trial % 2 == 0 ? 0.5 : 0.05) * reach;
@@ -301,15 +277,9 @@ TEST(CertifiedFixedPoints, BreakingConditionOneOrTwoFailsTheCertificate) {
 
 TEST(CertifiedFixedPoints, ReluSampleSameResultAtOneAndTwoThreads) {
   const SampleLandscape& land = relu_sample();
-  CertifiedSearchOptions o;
-  o.random_starts = 6;
-  o.seed = 2;
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const CertifiedSearch one = certified_fixed_points(land, reference_model().patterns(), o);
-  omp_set_num_threads(2);
-  const CertifiedSearch two = certified_fixed_points(land, reference_model().patterns(), o);
-  omp_set_num_threads(saved);
+  const CertifiedSearchOptions o = search_starts(6, 2);
+  const auto [one, two] =
+      test::at_one_and_two_threads([&] { return certified_fixed_points(land, reference_model().patterns(), o); });
   EXPECT_EQ(one.assignment, two.assignment);
   EXPECT_EQ(one.start_residuals, two.start_residuals);
   EXPECT_EQ(one.polished_by, two.polished_by);
@@ -332,8 +302,7 @@ TEST(CertifiedFixedPoints, KinkCertificateAppliesOnlyToPiecewiseQuadraticSamples
   // certify_kink accepts InfoNCE too (tests/test_certified_infonce.cpp); the search uses it only
   // with infonce_kinks. By default InfoNCE keeps the smooth certificate: no start is certified
   // by the active-set solver.
-  CertifiedSearchOptions o;
-  o.random_starts = 2;
+  const CertifiedSearchOptions o = search_starts(2);
   const CertifiedSearch s = certified_fixed_points(nce, model.patterns().leftCols(2), o);
   expect_consistent(s, o);
   for (const int by : s.polished_by) EXPECT_NE(by, 4);
@@ -344,8 +313,7 @@ TEST(CertifiedFixedPoints, LeakyReluKinkHasTheOneSidedJumpScaledByOneMinusGamma)
   const data::LatentModel& model = reference_model();
   const double gamma = 0.1;
   const SampleLandscape land = sample_landscape(model, 300, Activation::leaky_relu(gamma), Loss::quadratic());
-  CertifiedSearchOptions o;
-  o.random_starts = 0;
+  const CertifiedSearchOptions o = search_starts(0);
   const CertifiedSearch s = certified_fixed_points(land, near_patterns(model), o);
   expect_consistent(s, o);
   print_search("sample leaky ReLU 0.1 quadratic N=300", s);
@@ -372,8 +340,7 @@ TEST(CertifiedFixedPoints, LeakyReluKinkHasTheOneSidedJumpScaledByOneMinusGamma)
 TEST(CertifiedFixedPoints, InfoNceSampleIsReportedHonestly) {
   const data::LatentModel model = mixture_model();
   const SampleLandscape land = sample_landscape(model, 100, Activation::linear(), Loss::infonce(0.5));
-  CertifiedSearchOptions o;
-  o.random_starts = 6;
+  const CertifiedSearchOptions o = search_starts(6);
   const CertifiedSearch s = certified_fixed_points(land, Eigen::MatrixXd(20, 0), o);
   expect_consistent(s, o);
   std::printf("[ sample linear InfoNCE tau=0.5 N=100 ] %ld/%ld starts converged, %zu points\n",
@@ -382,15 +349,8 @@ TEST(CertifiedFixedPoints, InfoNceSampleIsReportedHonestly) {
 
 TEST(CertifiedFixedPoints, SameResultAtOneAndTwoThreads) {
   const PopulationLandscape land(DiscretePopulation::from_model(mixture_model()), Activation::relu());
-  CertifiedSearchOptions o;
-  o.random_starts = 10;
-  o.seed = 9;
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const CertifiedSearch one = certified_fixed_points(land, Eigen::MatrixXd(20, 0), o);
-  omp_set_num_threads(2);
-  const CertifiedSearch two = certified_fixed_points(land, Eigen::MatrixXd(20, 0), o);
-  omp_set_num_threads(saved);
+  const CertifiedSearchOptions o = search_starts(10, 9);
+  const auto [one, two] = test::at_one_and_two_threads([&] { return certified_fixed_points(land, Eigen::MatrixXd(20, 0), o); });
   EXPECT_EQ(one.assignment, two.assignment);
   EXPECT_EQ(one.start_residuals, two.start_residuals);
   ASSERT_EQ(one.points.size(), two.points.size());

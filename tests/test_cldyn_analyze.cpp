@@ -25,8 +25,8 @@
 #include "cldyn/models/one_layer.hpp"
 #include "csv.hpp"
 #include "npy.hpp"
+#include "support/analyze_run.hpp"
 #include "support/problems.hpp"
-#include "support/scratch_dir.hpp"
 
 namespace cldyn {
 namespace {
@@ -37,29 +37,8 @@ using testing::AllOf;
 using testing::HasSubstr;
 using testing::StartsWith;
 
-#ifdef CLDYN_ANALYZE_PATH
-constexpr const char* kBinary = CLDYN_ANALYZE_PATH;
-#else
-constexpr const char* kBinary = nullptr;
-#endif
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::RunResult;
+using test::slurp;
 
 Eigen::MatrixXd matrix_of(const json& rows) {
   const auto r = static_cast<Eigen::Index>(rows.size());
@@ -73,16 +52,8 @@ Eigen::MatrixXd matrix_of(const json& rows) {
   return m;
 }
 
-class CldynAnalyze : public test::ScratchDirTest {
+class CldynAnalyze : public test::AnalyzeTest {
  protected:
-  void SetUp() override {
-    if (kBinary == nullptr) GTEST_SKIP() << "cldyn-analyze is not built (CLDYN_BUILD_TOOLS=OFF)";
-    ScratchDirTest::SetUp();
-  }
-  std::string save(const std::string& name, const Eigen::MatrixXd& m) const {
-    tools::save_npy(path(name), m);
-    return path(name);
-  }
   /// Writes m as CSV with a header row and 17 significant digits (exact for doubles).
   std::string save_csv(const std::string& name, const Eigen::MatrixXd& m) const {
     std::string text;
@@ -101,33 +72,6 @@ class CldynAnalyze : public test::ScratchDirTest {
     }
     std::ofstream(path(name), std::ios::binary) << text;
     return path(name);
-  }
-
-  RunResult run(const std::vector<std::string>& args) const {
-    // Appended piecewise: "literal" + std::string&& trips GCC 12's false -Wrestrict (PR 105651).
-    std::string cmd = quote(kBinary);
-    for (const std::string& a : args) {
-      cmd += ' ';
-      cmd += quote(a);
-    }
-    cmd += " >";
-    cmd += quote(path("stdout.txt"));
-    cmd += " 2>";
-    cmd += quote(path("stderr.txt"));
-    const int status = std::system(cmd.c_str());
-    RunResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(path("stdout.txt"));
-    r.err = slurp(path("stderr.txt"));
-    return r;
-  }
-
-  json run_ok(const std::vector<std::string>& args, const std::string& json_path) const {
-    const RunResult r = run(args);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(r.err, "");
-    std::ifstream in(json_path);
-    return json::parse(in);
   }
 
   /// Exit status `code` and exactly one stderr line "cldyn-analyze: error: ..." containing
@@ -262,12 +206,9 @@ TEST_F(CldynAnalyze, QuadraticLinearReportAndIsTop) {
 }
 
 TEST_F(CldynAnalyze, InfoNceSmallTauLeakyReluSingleNode) {
-  const TwoViewBatch batch = test::gaussian_batch(8, 3, 0.3, 121);
-  Rng rng(122);
-  const Eigen::MatrixXd w = 0.5 * rng.normal_matrix(3, 1);
+  const auto [batch, w, x, xp, wp] = saved_problem(8, 3, 1, 121);
   const OneLayerNetwork net(w, Activation::leaky_relu(0.2));
-  const std::string x = save("x.npy", batch.x), xp = save("xp.npy", batch.x_prime),
-                    wp = save("w.npy", w), out = path("out.json");
+  const std::string out = path("out.json");
   const json j = run_ok({"--views", x, xp, "--weights", wp, "--activation", "leaky:0.2", "--loss",
                          "infonce", "--tau", "0.1", "--eps", "0", "--json", out},
                         out);
@@ -531,11 +472,7 @@ TEST_F(CldynAnalyze, MissingOutputFolderIsNamed) {
 }
 
 TEST_F(CldynAnalyze, ArraysGoToNpyFilesAndTheJsonKeepsSummaries) {
-  const TwoViewBatch batch = test::gaussian_batch(11, 4, 0.3, 211);
-  Rng rng(212);
-  const Eigen::MatrixXd w = 0.5 * rng.normal_matrix(4, 3);
-  const std::string x = save("x.npy", batch.x), xp = save("xp.npy", batch.x_prime),
-                    wp = save("w.npy", w);
+  const auto [batch, w, x, xp, wp] = saved_problem(11, 4, 3, 211);
   const std::vector<std::string> base = {"--views", x, xp, "--weights", wp, "--activation", "relu",
                                          "--loss", "infonce", "--tau", "0.4", "--top-k", "2"};
   std::vector<std::string> inline_args = base;
@@ -595,13 +532,9 @@ TEST_F(CldynAnalyze, ArraysGoToNpyFilesAndTheJsonKeepsSummaries) {
 }
 
 TEST_F(CldynAnalyze, BothViewsAndNormalizedConventionsMatchTheLibrary) {
-  const TwoViewBatch batch = test::gaussian_batch(7, 3, 0.3, 221);
-  Rng rng(222);
-  const Eigen::MatrixXd w = 0.5 * rng.normal_matrix(3, 2);
+  const auto [batch, w, x, xp, wp] = saved_problem(7, 3, 2, 221);
   // Leaky ReLU: no output row is zero, so every sample can be normalised.
   const OneLayerNetwork net(w, Activation::leaky_relu(0.2));
-  const std::string x = save("x.npy", batch.x), xp = save("xp.npy", batch.x_prime),
-                    wp = save("w.npy", w);
   const Loss loss = Loss::infonce(0.5, 1.0);
   for (const char* negatives : {"both", "view1"})
   for (const char* distance : {"raw", "normalized"}) {

@@ -20,54 +20,20 @@
 #include "cldyn/core/loss.hpp"
 #include "cldyn/core/rng.hpp"
 #include "cldyn/data/latent_model.hpp"
-#include "npy.hpp"
-#include "support/scratch_dir.hpp"
+#include "support/analyze_run.hpp"
 
 namespace cldyn {
 namespace {
 
 using nlohmann::json;
 
-#ifdef CLDYN_ANALYZE_PATH
-constexpr const char* kBinary = CLDYN_ANALYZE_PATH;
-#else
-constexpr const char* kBinary = nullptr;
-#endif
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-class CldynAnalyzeInfonceKinks : public test::ScratchDirTest {
+class CldynAnalyzeInfonceKinks : public test::AnalyzeTest {
  protected:
-  void SetUp() override {
-    if (kBinary == nullptr) GTEST_SKIP() << "cldyn-analyze is not built (CLDYN_BUILD_TOOLS=OFF)";
-    ScratchDirTest::SetUp();
-  }
-  std::string save(const std::string& name, const Eigen::MatrixXd& m) const {
-    tools::save_npy(path(name), m);
-    return path(name);
-  }
-  /// Runs the binary; returns the JSON written to `out` (exit status 0 and no stderr expected).
+  /// Runs the binary with --json out --quiet; returns that JSON (exit status 0 and no stderr
+  /// expected).
   json run_ok(std::vector<std::string> args, const std::string& out) const {
-    std::string cmd = quote(kBinary);
     args.insert(args.end(), {"--json", out, "--quiet"});
-    for (const std::string& a : args) {
-      cmd += ' ';
-      cmd += quote(a);
-    }
-    cmd += " 2>";
-    cmd += quote(path("stderr.txt"));
-    const int status = std::system(cmd.c_str());
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
-    std::ifstream err(path("stderr.txt"));
-    std::ostringstream text;
-    text << err.rdbuf();
-    EXPECT_EQ(text.str(), "");
-    std::ifstream in(out);
-    return json::parse(in);
+    return AnalyzeTest::run_ok(args, out);
   }
 };
 

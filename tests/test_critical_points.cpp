@@ -8,16 +8,12 @@
 
 #include "cldyn/analysis/analysis.hpp"
 #include "cldyn/analysis/critical_points.hpp"
+#include "support/landscapes.hpp"
 
 namespace cldyn::analysis {
 namespace {
 
-// d = 20, L = 5 orthonormal patterns, σ = 0.2, p = 0.2 … 0.6 normalised (theory §4 reference).
-data::LatentModel mixture_model() {
-  data::LatentModelOptions o;
-  o.probabilities = data::normalise_probabilities({0.2, 0.3, 0.4, 0.5, 0.6});
-  return data::LatentModel(o, 3);
-}
+data::LatentModel mixture_model() { return test::reference_mixture(); }
 
 PredictionOptions prediction_options() {
   PredictionOptions o;

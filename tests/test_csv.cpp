@@ -13,6 +13,7 @@
 
 #include "csv.hpp"
 #include "npy.hpp"
+#include "support/problems.hpp"
 #include "support/scratch_dir.hpp"
 
 namespace cldyn {
@@ -24,18 +25,9 @@ using testing::HasSubstr;
 
 class Csv : public test::ScratchDirTest {
  protected:
-  /// what() of the std::runtime_error `load` must throw, or a marker.
-  template <class Load>
-  static std::string error_of(Load&& load) {
-    try {
-      load();
-    } catch (const std::runtime_error& e) {
-      return e.what();
-    }
-    return "<no exception thrown>";
-  }
+  /// what() of the std::runtime_error load_csv must throw, or a marker.
   static std::string load_error(const std::string& p) {
-    return error_of([&] { tools::load_csv(p); });
+    return test::runtime_error_message([&] { tools::load_csv(p); });
   }
 };
 
@@ -88,10 +80,7 @@ TEST_F(Csv, DoublesRoundTripExactlyAtSeventeenDigits) {
 }
 
 TEST_F(Csv, EveryBadFileIsOneLineNamingFileProblemRowAndColumn) {
-  struct BadCase {
-    std::string name, bytes, expected;
-  };
-  const std::vector<BadCase> cases = {
+  const std::vector<test::BadFile> cases = {
       {"empty.csv", "", "file is empty"},
       {"blank.csv", "\n  \n\r\n", "no data (only blank lines)"},
       {"header_only.csv", "a,b,c\n", "no data rows (only a header)"},
@@ -113,7 +102,7 @@ TEST_F(Csv, EveryBadFileIsOneLineNamingFileProblemRowAndColumn) {
       {"binary.csv", std::string("\x93NUMPY\x01\x00", 8) + "1,2\n1,\x01\n",
        "not a number: '\\x01' (row 2, column 2)"},
   };
-  for (const BadCase& c : cases) {
+  for (const test::BadFile& c : cases) {
     const std::string p = write(c.name, c.bytes);
     const std::string msg = load_error(p);
     EXPECT_THAT(msg, AllOf(testing::StartsWith("CSV file '" + p + "': "), HasSubstr(c.expected)))
@@ -129,7 +118,7 @@ TEST_F(Csv, EveryBadFileIsOneLineNamingFileProblemRowAndColumn) {
 TEST_F(Csv, SemicolonFileIsNotSilentlyAccepted) {
   // "1;2" is not a number, so row 1 counts as a header; row 2 must then be an error, never a
   // silently skipped or zero-filled row.
-  const std::string msg = error_of([] { tools::parse_csv("1;2\n3;4\n", "semi.csv"); });
+  const std::string msg = test::runtime_error_message([] { tools::parse_csv("1;2\n3;4\n", "semi.csv"); });
   EXPECT_EQ(msg, "CSV file 'semi.csv': not a number: '3;4' (row 2, column 1)");
 }
 
@@ -137,7 +126,7 @@ TEST_F(Csv, RowIndexColumnIsRefusedUnlessAskedToDrop) {
   // What pandas writes by default: DataFrame.to_csv() puts the index first, under an empty
   // header cell. Read as data it would add a feature (views) or a node (weights).
   const std::string pandas = ",a,b\n0,0.5,1.5\n1,2.5,3.5\n2,4.5,5.5\n";
-  EXPECT_EQ(error_of([&] { tools::parse_csv(pandas, "df.csv"); }),
+  EXPECT_EQ(test::runtime_error_message([&] { tools::parse_csv(pandas, "df.csv"); }),
             "CSV file 'df.csv': column 1 looks like a row index (its header cell is empty, as "
             "pandas DataFrame.to_csv writes by default); read as data it would add a column. "
             "Drop it (cldyn-analyze --csv-index-col) or write the file without it (pandas: "
@@ -146,22 +135,22 @@ TEST_F(Csv, RowIndexColumnIsRefusedUnlessAskedToDrop) {
   expected << 0.5, 1.5, 2.5, 3.5, 4.5, 5.5;
   EXPECT_EQ(tools::parse_csv(pandas, "df.csv", {.drop_index_column = true}), expected);
   // Named index headers, and counting values without a header (header=False), are refused too.
-  EXPECT_THAT(error_of([] { tools::parse_csv("Unnamed: 0,a\n0,1.5\n1,2\n", "u.csv"); }),
+  EXPECT_THAT(test::runtime_error_message([] { tools::parse_csv("Unnamed: 0,a\n0,1.5\n1,2\n", "u.csv"); }),
               HasSubstr("its header is 'Unnamed: 0'"));
-  EXPECT_THAT(error_of([] { tools::parse_csv("index,a\n7,1.5\n", "i.csv"); }),
+  EXPECT_THAT(test::runtime_error_message([] { tools::parse_csv("index,a\n7,1.5\n", "i.csv"); }),
               HasSubstr("its header is 'index'"));
-  EXPECT_THAT(error_of([] { tools::parse_csv("0,0.5\n1,0.25\n2,0.125\n", "n.csv"); }),
+  EXPECT_THAT(test::runtime_error_message([] { tools::parse_csv("0,0.5\n1,0.25\n2,0.125\n", "n.csv"); }),
               HasSubstr("its values are 0, 1, 2"));
-  EXPECT_THAT(error_of([] { tools::parse_csv("a,b\n1,0.5\n2,0.25\n", "n1.csv"); }),
+  EXPECT_THAT(test::runtime_error_message([] { tools::parse_csv("a,b\n1,0.5\n2,0.25\n", "n1.csv"); }),
               HasSubstr("its values are 1, 2"));
-  EXPECT_THAT(error_of([] { tools::parse_csv("0,1\n1,1\n2,1\n3,1\n", "n4.csv"); }),
+  EXPECT_THAT(test::runtime_error_message([] { tools::parse_csv("0,1\n1,1\n2,1\n3,1\n", "n4.csv"); }),
               HasSubstr("its values are 0, 1, ..., 3"));
   // Data that merely starts like a count is data: one row, one column, or a break in the count.
   EXPECT_EQ(tools::parse_csv("0,0.5\n", "one-row.csv").cols(), 2);
   EXPECT_EQ(tools::parse_csv("0\n1\n2\n", "one-col.csv").rows(), 3);
   EXPECT_EQ(tools::parse_csv("0,0.5\n1,0.25\n3,0.125\n", "gap.csv").cols(), 2);
   // Dropping needs a second column to keep.
-  EXPECT_THAT(error_of([] { tools::parse_csv("1\n2\n", "c.csv", {.drop_index_column = true}); }),
+  EXPECT_THAT(test::runtime_error_message([] { tools::parse_csv("1\n2\n", "c.csv", {.drop_index_column = true}); }),
               HasSubstr("cannot drop an index column: the file has only 1 column"));
 }
 
@@ -175,15 +164,15 @@ TEST_F(Csv, LoadMatrixChoosesByExtension) {
   EXPECT_EQ(tools::load_matrix(path("m.csv")), m);
   EXPECT_EQ(tools::load_matrix(path("M.CSV")), m);
   const std::string txt = write("m.txt", "1,2,3\n");
-  EXPECT_EQ(error_of([&] { tools::load_matrix(txt); }),
+  EXPECT_EQ(test::runtime_error_message([&] { tools::load_matrix(txt); }),
             "file '" + txt + "': unknown extension '.txt' (need .npy or .csv)");
   const std::string none = write("noext", "1,2,3\n");
-  EXPECT_EQ(error_of([&] { tools::load_matrix(none); }),
+  EXPECT_EQ(test::runtime_error_message([&] { tools::load_matrix(none); }),
             "file '" + none + "': unknown extension '' (need .npy or .csv)");
   // The readers' own errors come through unchanged.
-  EXPECT_THAT(error_of([&] { tools::load_matrix(path("absent.csv")); }),
+  EXPECT_THAT(test::runtime_error_message([&] { tools::load_matrix(path("absent.csv")); }),
               HasSubstr("CSV file '" + path("absent.csv") + "': cannot open: no such file"));
-  EXPECT_THAT(error_of([&] { tools::load_matrix(path("absent.npy")); }),
+  EXPECT_THAT(test::runtime_error_message([&] { tools::load_matrix(path("absent.npy")); }),
               HasSubstr("NPY file '" + path("absent.npy") + "': cannot open: no such file"));
 }
 

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include "cldyn/analysis/analysis.hpp"
+#include "support/landscapes.hpp"
 #include "support/problems.hpp"
 
 namespace cldyn::analysis {
@@ -12,10 +13,7 @@ namespace {
 using ::testing::HasSubstr;
 
 data::LatentModel mixture_model(data::LatentMode mode = data::LatentMode::mixture) {
-  data::LatentModelOptions o;  // d = 20, L = 5, σ = 0.2 (theory §4 reference)
-  o.probabilities = data::normalise_probabilities({0.2, 0.3, 0.4, 0.5, 0.6});
-  o.mode = mode;
-  return data::LatentModel(o, 3);
+  return test::reference_mixture(mode);
 }
 
 TEST(FixedPoints, LinearPopulationConvergesToTopEigenvectorOfBaseCovariance) {
@@ -62,12 +60,7 @@ TEST(FixedPoints, ReluMixtureHasAStablePointPerPatternAndSaddlesBetween) {
 
 TEST(FixedPoints, EnumerationIsIdenticalAtOneAndTwoThreads) {
   const PopulationLandscape land(DiscretePopulation::from_model(mixture_model()), Activation::relu());
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const FixedPointSearch one = enumerate_fixed_points(land, 16, 9);
-  omp_set_num_threads(2);
-  const FixedPointSearch two = enumerate_fixed_points(land, 16, 9);
-  omp_set_num_threads(saved);
+  const auto [one, two] = test::at_one_and_two_threads([&] { return enumerate_fixed_points(land, 16, 9); });
   ASSERT_EQ(one.points.size(), two.points.size());
   EXPECT_EQ(one.assignment, two.assignment);
   for (std::size_t i = 0; i < one.points.size(); ++i) EXPECT_EQ(one.points[i].w, two.points[i].w);

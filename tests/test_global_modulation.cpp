@@ -15,12 +15,7 @@ namespace {
 
 using testing::HasSubstr;
 
-std::vector<Eigen::VectorXd> random_filters(const data::ClassModel& m, std::uint64_t seed) {
-  Rng rng(seed);
-  std::vector<Eigen::VectorXd> w;
-  for (Eigen::Index k = 0; k < m.num_fields(); ++k) w.push_back(rng.normal_matrix(m.field_size(k), 1).col(0).normalized());
-  return w;
-}
+using test::random_filters;
 
 TEST(GlobalModulation, SecularRootIsTheTopEigenvalue) {
   Rng rng(1);

@@ -16,12 +16,7 @@ namespace {
 
 using testing::HasSubstr;
 
-std::vector<Eigen::VectorXd> filters(const data::ClassModel& m, std::uint64_t seed) {
-  Rng rng(seed);
-  std::vector<Eigen::VectorXd> w;
-  for (Eigen::Index k = 0; k < m.num_fields(); ++k) w.push_back(rng.normal_matrix(m.field_size(k), 1).col(0).normalized());
-  return w;
-}
+using test::random_filters;
 
 data::ClassModel model(double sigma, std::uint64_t seed) {
   data::ClassModelOptions o;
@@ -39,7 +34,7 @@ TEST(GlobalModulationField, LibraryGradientEqualsTheSupportSumsAndTheModulatedCo
   for (const double sigma : {0.3, 1.0}) {
     const data::ClassModel m = model(sigma, 5);
     for (const Activation act : {Activation::linear(), Activation::relu(), Activation::leaky_relu(0.2)}) {
-      const std::vector<Eigen::VectorXd> w = filters(m, 6);
+      const std::vector<Eigen::VectorXd> w = random_filters(m, 6);
       const analysis::GlobalModulation g = analysis::global_modulation(m, w, act);
       ASSERT_EQ(g.status, Status::success) << g.message;
       const std::vector<Eigen::VectorXd> lib = analysis::two_layer_population_field(m, w, g.s, act);
@@ -58,7 +53,7 @@ TEST(GlobalModulationField, SaturatedGatesGiveZeroWeightAtomsAndStayExact) {
   // σ = 0.005: |c_k| = |w_kᵀx0_k|/(σ‖w_k‖) is mostly > 40, so Φ(c_k) rounds to 0 or 1 and the
   // atoms on the empty side are dropped; x0 = 0 keeps c = 0 (Φ = 1/2).
   const data::ClassModel m = model(0.005, 7);
-  const std::vector<Eigen::VectorXd> w = filters(m, 8);
+  const std::vector<Eigen::VectorXd> w = random_filters(m, 8);
   const Eigen::Vector3d s = Eigen::Vector3d(0.3, -0.5, 0.8).normalized();
   const std::vector<Eigen::VectorXd> lib = analysis::two_layer_population_field(m, w, s, Activation::relu());
   const std::vector<Eigen::VectorXd> sums = analysis::generic_field(m, w, s, Activation::relu());
@@ -71,7 +66,7 @@ TEST(GlobalModulationField, SaturatedGatesGiveZeroWeightAtomsAndStayExact) {
 TEST(GlobalModulationField, ModulatedCovarianceAtAnyTopLayer) {
   const data::ClassModel m = model(0.3, 11);
   for (const Activation act : {Activation::linear(), Activation::relu()}) {
-    const std::vector<Eigen::VectorXd> w = filters(m, 12);
+    const std::vector<Eigen::VectorXd> w = random_filters(m, 12);
     const analysis::GlobalModulation g = analysis::global_modulation(m, w, act);
     ASSERT_EQ(g.status, Status::success) << g.message;
     // At s = g.s it is Ã_k of the secular solution.
@@ -97,7 +92,7 @@ TEST(GlobalModulationField, ModulatedCovarianceAtAnyTopLayer) {
 TEST(GlobalModulationField, RejectsBadArguments) {
   using test::invalid_argument_message;
   const data::ClassModel m = model(0.3, 1);
-  const std::vector<Eigen::VectorXd> w = filters(m, 2);
+  const std::vector<Eigen::VectorXd> w = random_filters(m, 2);
   EXPECT_THAT(invalid_argument_message(
                   [&] { analysis::two_layer_population_field(m, w, Eigen::Vector2d::Ones(), Activation::relu()); }),
               HasSubstr("length of s = 2"));
@@ -109,7 +104,7 @@ TEST(GlobalModulationField, RejectsBadArguments) {
   big.field_sizes.assign(7, 2);
   const data::ClassModel m7(big, 3);
   EXPECT_THAT(invalid_argument_message([&] {
-                analysis::two_layer_population_field(m7, filters(m7, 4), Eigen::VectorXd::Ones(7), Activation::relu());
+                analysis::two_layer_population_field(m7, random_filters(m7, 4), Eigen::VectorXd::Ones(7), Activation::relu());
               }),
               HasSubstr("the exact batch is too large"));
   analysis::GlobalModulation g = analysis::global_modulation(m, w, Activation::relu());

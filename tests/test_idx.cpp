@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "idx.hpp"
+#include "support/problems.hpp"
 #include "support/scratch_dir.hpp"
 
 namespace cldyn {
@@ -55,18 +56,7 @@ std::string ramp(std::size_t n, unsigned offset = 0) {
   return s;
 }
 
-class Idx : public test::ScratchDirTest {
- protected:
-  template <class F>
-  static std::string error_of(F&& f) {
-    try {
-      f();
-    } catch (const std::runtime_error& e) {
-      return e.what();
-    }
-    return "<no exception thrown>";
-  }
-};
+class Idx : public test::ScratchDirTest {};
 
 TEST_F(Idx, ReadsImagesExactlyPlainAndGzipped) {
   // 3 images of 2 × 4 pixels with bytes 0, 1, …, 23, then the extremes 0 and 255.
@@ -112,10 +102,7 @@ TEST_F(Idx, ReadsLabelsAndPairsThem) {
 
 TEST_F(Idx, EveryBadFileIsAnErrorNamingTheFileAndTheProblem) {
   const std::string good = idx_bytes({2, 2, 2}, ramp(8));
-  struct BadCase {
-    std::string name, bytes, expected;
-  };
-  const std::vector<BadCase> cases = {
+  const std::vector<test::BadFile> cases = {
       {"empty", "", "file is empty"},
       {"magic", "PK\x03\x04 a zip file", "bad magic 0x504b0304"},
       {"magic_short", "\x01", "bad magic 0x01"},
@@ -140,23 +127,23 @@ TEST_F(Idx, EveryBadFileIsAnErrorNamingTheFileAndTheProblem) {
       {"gz_too_long.gz", gzip(good + std::string(100000, 'x')), "longer than the header declares (more than 24 bytes)"},
       {"gz_bad_magic.gz", gzip("\x01\x02\x03\x04"), "bad magic"},
   };
-  for (const BadCase& c : cases) {
+  for (const test::BadFile& c : cases) {
     const std::string p = write(c.name, c.bytes);
-    EXPECT_THAT(error_of([&] { tools::load_idx_images(p); }),
+    EXPECT_THAT(test::runtime_error_message([&] { tools::load_idx_images(p); }),
                 AllOf(HasSubstr("IDX file '" + p + "': "), HasSubstr(c.expected)))
         << c.name;
   }
   // Missing file and a folder.
-  EXPECT_THAT(error_of([&] { tools::load_idx_images(path("absent")); }),
+  EXPECT_THAT(test::runtime_error_message([&] { tools::load_idx_images(path("absent")); }),
               AllOf(HasSubstr("IDX file '" + path("absent") + "': "), HasSubstr("no such file")));
-  EXPECT_THAT(error_of([&] { tools::load_idx_labels(dir_.string()); }), HasSubstr("is a directory"));
+  EXPECT_THAT(test::runtime_error_message([&] { tools::load_idx_labels(dir_.string()); }), HasSubstr("is a directory"));
   // Images read as labels: the rank is named.
   const std::string gp = write("good", good);
-  EXPECT_THAT(error_of([&] { tools::load_idx_labels(gp); }),
+  EXPECT_THAT(test::runtime_error_message([&] { tools::load_idx_labels(gp); }),
               AllOf(HasSubstr("IDX file '" + gp + "': "), HasSubstr("3-D data (magic 0x00000803); need 1-D labels")));
   // Every message is one line.
-  for (const BadCase& c : cases)
-    EXPECT_EQ(error_of([&] { tools::load_idx_images(path(c.name)); }).find('\n'), std::string::npos) << c.name;
+  for (const test::BadFile& c : cases)
+    EXPECT_EQ(test::runtime_error_message([&] { tools::load_idx_images(path(c.name)); }).find('\n'), std::string::npos) << c.name;
 }
 
 TEST_F(Idx, LabelsThatDoNotMatchTheImagesNameBothFiles) {
@@ -164,7 +151,7 @@ TEST_F(Idx, LabelsThatDoNotMatchTheImagesNameBothFiles) {
   const std::string lp = write("labs", idx_bytes({4}, ramp(4)));
   // Compared on the files' own counts, also when a prefix is asked for.
   for (const Eigen::Index max : {Eigen::Index{-1}, Eigen::Index{2}})
-    EXPECT_THAT(error_of([&] { tools::load_idx_labelled(ip, lp, max); }),
+    EXPECT_THAT(test::runtime_error_message([&] { tools::load_idx_labelled(ip, lp, max); }),
                 HasSubstr("IDX files '" + ip + "' (3 images) and '" + lp + "' (4 labels) do not match"));
 }
 
@@ -173,7 +160,7 @@ TEST_F(Idx, DatasetFolderFindsGzippedOrPlainFilesAndNamesAMissingOne) {
   write("train-labels-idx1-ubyte", idx_bytes({4}, ramp(4)));
   write("t10k-images-idx3-ubyte", idx_bytes({2, 2, 2}, ramp(8, 100)));
   EXPECT_FALSE(tools::idx_dataset_present(dir_.string()));
-  EXPECT_THAT(error_of([&] { tools::load_idx_dataset(dir_.string()); }),
+  EXPECT_THAT(test::runtime_error_message([&] { tools::load_idx_dataset(dir_.string()); }),
               HasSubstr("IDX data set folder '" + dir_.string() + "': missing t10k-labels-idx1-ubyte.gz"));
   write("t10k-labels-idx1-ubyte.gz", gzip(idx_bytes({2}, ramp(2, 5))));
   EXPECT_TRUE(tools::idx_dataset_present(dir_.string()));

@@ -25,6 +25,9 @@ Eigen::VectorXd numbered(Eigen::Index h = 5, Eigen::Index w = 7) {
   return x;
 }
 
+/// N images, each a copy of x (one per row).
+Eigen::MatrixXd copies(const Eigen::VectorXd& x, Eigen::Index n) { return x.transpose().replicate(n, 1); }
+
 TEST(ImageViews, ShiftMovesEveryPixelExactlyAndPadsWithZeros) {
   const Eigen::Index h = 5, w = 7;
   const Eigen::VectorXd x = numbered(h, w);
@@ -63,11 +66,8 @@ TEST(ImageViews, NoiselessViewsAreShiftsWithinRangeAndEveryShiftOccursUniformly)
   // chi-square with 24 degrees of freedom over 4000 views, below its 1e-6 quantile 72.0.
   const Eigen::Index h = 5, w = 7, n = 2000;
   const Eigen::VectorXd x = numbered(h, w);
-  Eigen::MatrixXd images(n, h * w);
-  for (Eigen::Index i = 0; i < n; ++i) images.row(i) = x.transpose();
-  ImageViewOptions opt;
-  opt.noise_sigma = 0.0;
-  const TwoViewBatch b = data::image_views(images, h, w, opt, Rng(7));
+  const ImageViewOptions opt{.noise_sigma = 0.0};
+  const TwoViewBatch b = data::image_views(copies(x, n), h, w, opt, Rng(7));
   std::vector<long> counts(25, 0);
   for (const Eigen::MatrixXd* v : {&b.x, &b.x_prime})
     for (Eigen::Index i = 0; i < n; ++i) {
@@ -113,14 +113,8 @@ TEST(ImageViews, PixelNoiseHasTheStatedMeanAndVariance) {
 TEST(ImageViews, CropKeepsOneWindowAndFlipHappensHalfTheTime) {
   const Eigen::Index h = 5, w = 7, n = 4000;
   const Eigen::VectorXd x = numbered(h, w);
-  Eigen::MatrixXd images(n, h * w);
-  for (Eigen::Index i = 0; i < n; ++i) images.row(i) = x.transpose();
-  ImageViewOptions opt;
-  opt.noise_sigma = 0.0;
-  opt.max_shift = 0;
-  opt.crop = 3;
-  opt.hflip = true;
-  const TwoViewBatch b = data::image_views(images, h, w, opt, Rng(3));
+  const ImageViewOptions opt{.max_shift = 0, .noise_sigma = 0.0, .crop = 3, .hflip = true};
+  const TwoViewBatch b = data::image_views(copies(x, n), h, w, opt, Rng(3));
   const Eigen::VectorXd flipped = data::flip_image(x, h, w);
   long flips = 0;
   std::set<std::pair<Eigen::Index, Eigen::Index>> corners;

@@ -17,6 +17,8 @@
 namespace cldyn {
 namespace {
 
+using test::Outputs;
+using test::random_outputs;
 using testing::HasSubstr;
 
 struct ScalarSoftmax {
@@ -49,18 +51,6 @@ ScalarSoftmax scalar_softmax(const Eigen::MatrixXd& f, const Eigen::MatrixXd& fp
     out.log_z(i) = m + std::log(z);
   }
   return out;
-}
-
-struct Outputs {
-  Eigen::MatrixXd f, f_prime;
-};
-
-Outputs random_outputs(Eigen::Index n, Eigen::Index p, double scale, std::uint64_t seed) {
-  Rng rng(seed);
-  Outputs o;
-  o.f = scale * rng.normal_matrix(n, p);
-  o.f_prime = o.f + 0.3 * scale * rng.normal_matrix(n, p);
-  return o;
 }
 
 // N = 37: one block with an odd row count (with AVX2: two tiles of 16 rows and a padded 5-row

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "cldyn/analysis/finite_difference.hpp"
@@ -14,6 +15,8 @@
 namespace cldyn {
 namespace {
 
+using test::Outputs;
+using test::random_outputs;
 using testing::HasSubstr;
 
 // Closed forms vs literal double sums of O(1) terms: agreement to a few hundred ulps.
@@ -36,18 +39,6 @@ double naive_infonce(const Eigen::MatrixXd& f, const Eigen::MatrixXd& fp, double
         if (j != i) (*alpha)(i, j) = std::exp(-0.5 * (f.row(i) - f.row(j)).squaredNorm() / tau) / z;
   }
   return loss;
-}
-
-struct Outputs {
-  Eigen::MatrixXd f, f_prime;
-};
-
-Outputs random_outputs(Eigen::Index n, Eigen::Index p, double scale, std::uint64_t seed) {
-  Rng rng(seed);
-  Outputs o;
-  o.f = scale * rng.normal_matrix(n, p);
-  o.f_prime = o.f + 0.3 * scale * rng.normal_matrix(n, p);
-  return o;
 }
 
 TEST(Loss, PairwiseAndPositiveDistances) {
@@ -225,18 +216,12 @@ TEST(Loss, BadOutputsThrowNamingThem) {
     const Eigen::MatrixXd wrong_rows = Eigen::MatrixXd::Zero(4, 2);
     const Eigen::MatrixXd wrong_cols = Eigen::MatrixXd::Zero(5, 3);
     for (const Eigen::MatrixXd* bad : {&wrong_rows, &wrong_cols}) {
-      EXPECT_THAT(test::invalid_argument_message([&] { (void)l.value(o.f, *bad); }),
-                  HasSubstr("F'"))
-          << l.name();
-      EXPECT_THAT(test::invalid_argument_message([&] { (void)l.output_gradient(o.f, *bad); }),
-                  HasSubstr("F'"))
-          << l.name();
-      EXPECT_THAT(test::invalid_argument_message([&] { (void)l.pairwise_importance(o.f, *bad); }),
-                  HasSubstr("F'"))
-          << l.name();
-      EXPECT_THAT(test::invalid_argument_message([&] { (void)l.evaluate(o.f, *bad); }),
-                  HasSubstr("F'"))
-          << l.name();
+      // Every entry point names F'.
+      const std::function<void()> calls[] = {
+          [&] { (void)l.value(o.f, *bad); }, [&] { (void)l.output_gradient(o.f, *bad); },
+          [&] { (void)l.pairwise_importance(o.f, *bad); }, [&] { (void)l.evaluate(o.f, *bad); }};
+      for (const auto& call : calls)
+        EXPECT_THAT(test::invalid_argument_message(call), HasSubstr("F'")) << l.name() << " call " << (&call - calls);
     }
     const Eigen::MatrixXd one = Eigen::MatrixXd::Ones(1, 2);
     EXPECT_THAT(test::invalid_argument_message([&] { (void)l.value(one, one); }),

@@ -41,12 +41,7 @@ Eigen::MatrixXd fd_hessian(const OneLayerNetwork& net, const TwoViewBatch& batch
   return out;
 }
 
-struct Case {
-  std::string name;
-  Loss loss;
-};
-
-std::vector<Case> losses() {
+std::vector<test::NamedLoss> losses() {
   return {{"quadratic", Loss::quadratic()},
           {"infonce(0.5,1)", Loss::infonce(0.5, 1.0)},
           {"infonce(0.1,0)", Loss::infonce(0.1, 0.0)}};
@@ -64,7 +59,7 @@ TEST(LossHessian, MatchesFiniteDifferencesOfTheLossGradient) {
     // steps of 1e-5 (|Δ xᵀw| ≤ 1e-5·‖x‖) and ‖w_k‖ ≈ 0.7 a relative margin of 1e-4 rules them
     // out (and fd_hessian checks the gates at every perturbed W).
     ASSERT_GT(test::gate_margin(batch, net.weights()), 1e-4) << act.name();
-    for (const Case& c : losses()) {
+    for (const test::NamedLoss& c : losses()) {
       for (Eigen::Index k = 0; k < kk; ++k) {
         const Eigen::MatrixXd analytic = analysis::loss_hessian(net, batch, c.loss, k);
         // Step 1e-5 ≈ ε^{1/3}·|w|: truncation O(h²·‖∇³L‖) and rounding O(ε·‖∇L‖/h) both stay

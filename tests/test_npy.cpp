@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "npy.hpp"
+#include "support/problems.hpp"
 #include "support/scratch_dir.hpp"
 
 namespace cldyn {
@@ -53,12 +54,7 @@ class Npy : public test::ScratchDirTest {
  protected:
   /// what() of the std::runtime_error load_npy must throw, or a marker.
   static std::string load_error(const std::string& p) {
-    try {
-      tools::load_npy(p);
-    } catch (const std::runtime_error& e) {
-      return e.what();
-    }
-    return "<no exception thrown>";
+    return test::runtime_error_message([&] { tools::load_npy(p); });
   }
 };
 
@@ -151,10 +147,8 @@ TEST_F(Npy, EveryBadFileIsAnErrorNamingTheFileAndTheProblem) {
   for (int i = 0; i < 6; ++i) six += le_bytes(static_cast<double>(i));
   const std::string good_dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }";
   const std::string good = npy_bytes(good_dict, six);
-  struct BadCase {
-    std::string name, bytes, expected;
-  };
-  const std::vector<BadCase> cases = {
+  const auto with_dict = [&](const std::string& dict) { return npy_bytes(dict, six); };
+  const std::vector<test::BadFile> cases = {
       {"empty.npy", "", "empty"},
       {"short.npy", "\x93NUM", "truncated preamble"},
       {"magic.npy", "PK\x03\x04 this is a zip file, not an npy file", "bad magic"},
@@ -162,26 +156,15 @@ TEST_F(Npy, EveryBadFileIsAnErrorNamingTheFileAndTheProblem) {
       {"header_cut.npy", good.substr(0, 40), "truncated header"},
       {"data_cut.npy", good.substr(0, good.size() - 5), "truncated data"},
       {"trailing.npy", good + "xx", "trailing bytes"},
-      {"dict_garbage.npy", npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2, x), }", six),
-       "corrupt header dictionary"},
-      {"dict_missing.npy", npy_bytes("{'descr': '<f8', 'fortran_order': False, }", six),
-       "missing key 'shape'"},
-      {"dict_unclosed.npy", npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3)", six),
-       "corrupt header dictionary"},
-      {"dict_bool.npy", npy_bytes("{'descr': '<f8', 'fortran_order': 0, 'shape': (2, 3), }", six),
-       "True or False"},
-      {"dict_extra.npy",
-       npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), 'x': 1}", six),
-       "unexpected key 'x'"},
-      {"int64.npy", npy_bytes("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }", six),
-       "unsupported dtype '<i8'"},
-      {"big_endian.npy", npy_bytes("{'descr': '>f8', 'fortran_order': False, 'shape': (2, 3), }", six),
-       "unsupported dtype '>f8'"},
-      {"structured.npy",
-       npy_bytes("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (6,), }", six),
-       "structured"},
-      {"rank3.npy", npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2, 3), }", six),
-       "rank 3"},
+      {"dict_garbage.npy", with_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (2, x), }"), "corrupt header dictionary"},
+      {"dict_missing.npy", with_dict("{'descr': '<f8', 'fortran_order': False, }"), "missing key 'shape'"},
+      {"dict_unclosed.npy", with_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3)"), "corrupt header dictionary"},
+      {"dict_bool.npy", with_dict("{'descr': '<f8', 'fortran_order': 0, 'shape': (2, 3), }"), "True or False"},
+      {"dict_extra.npy", with_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), 'x': 1}"), "unexpected key 'x'"},
+      {"int64.npy", with_dict("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }"), "unsupported dtype '<i8'"},
+      {"big_endian.npy", with_dict("{'descr': '>f8', 'fortran_order': False, 'shape': (2, 3), }"), "unsupported dtype '>f8'"},
+      {"structured.npy", with_dict("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (6,), }"), "structured"},
+      {"rank3.npy", with_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2, 3), }"), "rank 3"},
       {"scalar.npy", npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (), }", le_bytes(1.0)),
        "0-d"},
       {"nan.npy",
@@ -192,16 +175,13 @@ TEST_F(Npy, EveryBadFileIsAnErrorNamingTheFileAndTheProblem) {
        npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }",
                  le_bytes(1.0f) + le_bytes(-std::numeric_limits<float>::infinity())),
        "non-finite value -inf at index (1,)"},
-      {"huge.npy",
-       npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387903, 2), }", six),
-       "too large"},
+      {"huge.npy", with_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387903, 2), }"), "too large"},
       // 8e13 bytes claimed by a 64-byte file: refused from the header and the file size,
       // before anything of that size is allocated (a fuzzer with -rss_limit_mb would see it).
-      {"huge_claim.npy",
-       npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (100000000, 100000), }", six),
+      {"huge_claim.npy", with_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (100000000, 100000), }"),
        "truncated data: shape (100000000, 100000) <f8 needs 80000000000000 data bytes but only 48 follow"},
   };
-  for (const BadCase& c : cases) {
+  for (const test::BadFile& c : cases) {
     const std::string p = write(c.name, c.bytes);
     const std::string msg = load_error(p);
     EXPECT_THAT(msg, AllOf(HasSubstr("'" + p + "'"), HasSubstr(c.expected))) << c.name;

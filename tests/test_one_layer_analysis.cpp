@@ -28,12 +28,7 @@ using testing::HasSubstr;
 /// below any formula error (a wrong or missing term changes the result by O(1) relative).
 constexpr double kRelTol = 1e-12;
 
-struct LossCase {
-  std::string name;
-  Loss loss;
-};
-
-std::vector<LossCase> losses() {
+std::vector<test::NamedLoss> losses() {
   return {{"quadratic", Loss::quadratic()},
           {"infonce(0.5,1)", Loss::infonce(0.5, 1.0)},
           {"infonce(0.5,0)", Loss::infonce(0.5, 0.0)},
@@ -102,7 +97,7 @@ TEST(OneLayerAnalysis, EveryFieldEqualsTheDenseFunctions) {
   const TwoViewBatch batch = test::gaussian_batch(n, d, 0.3, 31);
   for (const Activation act : activations()) {
     const OneLayerNetwork net = network(d, kk, act, 32);
-    for (const LossCase& c : losses()) {
+    for (const test::NamedLoss& c : losses()) {
       const OneLayerAnalysis ref = dense(net, batch, c.loss);
       for (const Eigen::Index b : {Eigen::Index{1}, Eigen::Index{7}, n, Eigen::Index{0}}) {
         OneLayerAnalysisOptions options;
@@ -124,7 +119,7 @@ TEST(OneLayerAnalysis, SinkSeesEveryRowOnceAndTheRowsAreExactlyAlpha) {
   const Eigen::Index n = 400, d = 3, kk = 2;
   const TwoViewBatch batch = test::gaussian_batch(n, d, 0.3, 41);
   const OneLayerNetwork net = network(d, kk, Activation::relu(), 42);
-  for (const LossCase& c : {losses()[0], losses()[1], losses()[4]}) {
+  for (const test::NamedLoss& c : {losses()[0], losses()[1], losses()[4]}) {
     const Eigen::MatrixXd alpha =
         c.loss.pairwise_importance(net.forward(batch.x), net.forward(batch.x_prime)).matrix();
     for (const Eigen::Index b : {Eigen::Index{1}, Eigen::Index{7}, Eigen::Index{320},
@@ -160,7 +155,7 @@ TEST(OneLayerAnalysis, OptionsLeaveTheSkippedFieldsEmptyAndTheRestUnchanged) {
   const TwoViewBatch batch = test::gaussian_batch(n, d, 0.3, 51);
   for (const Activation act : activations()) {
     const OneLayerNetwork net = network(d, kk, act, 52);
-    for (const LossCase& c : {losses()[0], losses()[1]}) {
+    for (const test::NamedLoss& c : {losses()[0], losses()[1]}) {
       OneLayerAnalysis ref = dense(net, batch, c.loss);
       for (const bool gated : {false, true}) {
         for (const bool hessian : {false, true}) {
@@ -191,7 +186,7 @@ TEST(OneLayerAnalysis, BitIdenticalAtOneAndTwoThreads) {
   const int saved = omp_get_max_threads();
   for (const Activation act : {Activation::linear(), Activation::relu()}) {
     const OneLayerNetwork net = network(d, kk, act, 62);
-    for (const LossCase& c : {losses()[0], losses()[2], losses()[3]}) {
+    for (const test::NamedLoss& c : {losses()[0], losses()[2], losses()[3]}) {
       OneLayerAnalysisOptions options;
       options.block_rows = 7;
       omp_set_num_threads(1);
@@ -208,7 +203,7 @@ TEST(OneLayerAnalysis, ProgressRisesToOneOnTheCallingThread) {
   const Eigen::Index n = 40, d = 3, kk = 2;
   const TwoViewBatch batch = test::gaussian_batch(n, d, 0.3, 71);
   const OneLayerNetwork net = network(d, kk, Activation::relu(), 72);
-  for (const LossCase& c : {losses()[0], losses()[1]}) {
+  for (const test::NamedLoss& c : {losses()[0], losses()[1]}) {
     std::vector<double> seen;
     bool on_caller = true;
     OneLayerAnalysisOptions options;

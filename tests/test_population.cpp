@@ -60,6 +60,20 @@ Eigen::VectorXd generic_w(const LatentModel& model, std::uint64_t seed) {
   return model.patterns().rowwise().sum() * 0.3 + rng.normal_matrix(model.dim(), 1).col(0) * 0.5;
 }
 
+/// A gate direction w and a mean x0 of the input.
+struct GatePoint {
+  Eigen::VectorXd w, x0;
+};
+
+/// w ~ N(0, I_d) and x0 = scale·g, g ~ N(0, I_d), drawn in that order from Rng(seed).
+GatePoint random_gate_point(Eigen::Index d, double scale, std::uint64_t seed) {
+  Rng rng(seed);
+  GatePoint p;
+  p.w = rng.normal_matrix(d, 1).col(0);
+  p.x0 = scale * rng.normal_matrix(d, 1).col(0);
+  return p;
+}
+
 TEST(Population, GateAndGatedInputExpectationMatchMonteCarlo) {
   const Eigen::Index d = 5;
   const double sigma = 0.5;
@@ -96,11 +110,9 @@ TEST(Population, GateAndGatedInputExpectationMatchMonteCarlo) {
 }
 
 TEST(Population, GateHessianMatchesFiniteDifferenceOfGatedInput) {
-  Rng rng(22);
-  const Eigen::Index d = 6;
   const double sigma = 0.3;
-  const Eigen::VectorXd w = rng.normal_matrix(d, 1).col(0);
-  const Eigen::VectorXd x0 = 0.2 * rng.normal_matrix(d, 1).col(0);
+  const GatePoint p = random_gate_point(6, 0.2, 22);
+  const Eigen::VectorXd &w = p.w, &x0 = p.x0;
   for (const Activation& act : activations()) {
     const Eigen::MatrixXd h = analysis::gate_expectation_hessian(x0, w, sigma, act);
     const Eigen::MatrixXd fd = test::central_difference_jacobian(
@@ -137,11 +149,10 @@ TEST(Gaussian, GatedMomentsMatchMonteCarlo) {
 
 TEST(Gaussian, IsotropicCaseIsTheGatedInputExpectation) {
   // E[1[wᵀx>0] x | x0] with Σ = σ²I is μ̃(x0; w) for ReLU; two independent code paths.
-  Rng rng(32);
   const Eigen::Index d = 5;
   const double sigma = 0.4;
-  const Eigen::VectorXd w = rng.normal_matrix(d, 1).col(0);
-  const Eigen::VectorXd x0 = 0.3 * rng.normal_matrix(d, 1).col(0);
+  const GatePoint p = random_gate_point(d, 0.3, 32);
+  const Eigen::VectorXd &w = p.w, &x0 = p.x0;
   const Eigen::MatrixXd cov = sigma * sigma * Eigen::MatrixXd::Identity(d, d);
   const Eigen::VectorXd a = analysis::gaussian_gated_mean(x0, cov, w);
   const Eigen::VectorXd b = analysis::gated_input_expectation(x0, w, sigma, Activation::relu());

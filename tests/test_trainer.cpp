@@ -10,6 +10,7 @@
 #include "cldyn/analysis/spectra.hpp"
 #include "cldyn/train/trainer.hpp"
 #include "support/problems.hpp"
+#include "support/training.hpp"
 
 namespace cldyn {
 namespace {
@@ -54,13 +55,7 @@ TEST(Trainer, UpdateRuleWithMomentumAndCoupledWeightDecay) {
   Rng rng(4);
   const OneLayerNetwork start = OneLayerNetwork::random(4, 2, Activation::relu(), rng);
   const Loss loss = Loss::infonce(0.5);
-  TrainerOptions opt;
-  opt.learning_rate = 0.3;
-  opt.momentum = 0.9;
-  opt.weight_decay = 0.05;
-  opt.normalization = Normalization::none;
-  opt.max_steps = 2;
-  opt.tolerance = 0.0;
+  const TrainerOptions opt = test::two_momentum_steps();
 
   OneLayerNetwork manual = start;
   auto grad = [&](const OneLayerNetwork& n) {
@@ -84,9 +79,7 @@ TEST(Trainer, CallbackCanStopTraining) {
   const TwoViewBatch b = test::gaussian_batch(12, 4, 0.3, 5);
   Rng rng(6);
   OneLayerNetwork net = OneLayerNetwork::random(4, 2, Activation::relu(), rng);
-  TrainerOptions opt;
-  opt.max_steps = 100;
-  opt.tolerance = 0.0;
+  const TrainerOptions opt = test::fixed_steps(100);
   Eigen::Index seen = -1;
   double energy_at_3 = std::numeric_limits<double>::quiet_NaN();
   const TrainCallback stop_at_3 = [&](const StepInfo& info) {
@@ -156,12 +149,10 @@ TEST(Trainer, MomentumAndWeightDecayChangeTheTrajectoryDeterministically) {
   const OneLayerNetwork start = OneLayerNetwork::random(5, 3, Activation::relu(), rng);
   auto run = [&](double momentum, double wd) {
     OneLayerNetwork net = start;
-    TrainerOptions opt;
+    TrainerOptions opt = test::fixed_steps(20);
     opt.learning_rate = 0.2;
     opt.momentum = momentum;
     opt.weight_decay = wd;
-    opt.max_steps = 20;
-    opt.tolerance = 0.0;
     const TrainResult r = train(net, Loss::infonce(0.3), b, opt);
     EXPECT_EQ(r.status, Status::max_steps);
     EXPECT_EQ(r.steps, 20);
@@ -179,13 +170,7 @@ TEST(Trainer, MomentumAndWeightDecayChangeTheTrajectoryDeterministically) {
 }
 
 TEST(Trainer, FreshBatchModeIsDeterministicForTheSameSeed) {
-  const BatchSampler sampler = [](Rng& rng) {
-    TwoViewBatch batch;
-    const Eigen::MatrixXd x0 = rng.normal_matrix(8, 4);
-    batch.x = x0 + 0.2 * rng.normal_matrix(8, 4);
-    batch.x_prime = x0 + 0.2 * rng.normal_matrix(8, 4);
-    return batch;
-  };
+  const BatchSampler sampler = test::noisy_views_sampler(8, 4, 0.2);
   auto run = [&](std::uint64_t seed) {
     Rng init(1);
     OneLayerNetwork net = OneLayerNetwork::random(4, 2, Activation::relu(), init);
@@ -213,9 +198,7 @@ TEST(Trainer, TrajectoryRecordsFirstAndLastByDefault) {
   const TwoViewBatch b = test::gaussian_batch(8, 3, 0.3, 11);
   Rng rng(12);
   OneLayerNetwork net = OneLayerNetwork::random(3, 1, Activation::relu(), rng);
-  TrainerOptions opt;
-  opt.max_steps = 7;
-  opt.tolerance = 0.0;
+  const TrainerOptions opt = test::fixed_steps(7);
   const TrainResult r = train(net, Loss::quadratic(), b, opt);
   ASSERT_EQ(r.trajectory.size(), 2u);
   EXPECT_EQ(r.trajectory.front().step, 0);

@@ -11,6 +11,7 @@
 #include "cldyn/models/two_layer.hpp"
 #include "cldyn/train/trainer.hpp"
 #include "support/problems.hpp"
+#include "support/training.hpp"
 
 namespace cldyn {
 namespace {
@@ -151,7 +152,7 @@ TEST(TwoLayerNetwork, EnergyGradientMatchesCentralDifferences) {
       for (std::uint64_t seed = 1;; ++seed) {
         Rng rng(seed);
         TwoLayerNetwork n = TwoLayerNetwork::random(kSizes, 2, 2, act, rng);
-        if (act.kind() == Activation::Kind::linear || gate_margin(n, b) >= 1e-3) return n;
+        if (act.is_linear() || gate_margin(n, b) >= 1e-3) return n;
       }
     }();
     const TwoLayerGradient g = net.energy_gradient(b, alpha);
@@ -273,13 +274,7 @@ TEST(TwoLayerTrainer, UpdateRuleWithMomentumAndCoupledWeightDecay) {
   Rng rng(4);
   const TwoLayerNetwork start = TwoLayerNetwork::random(kSizes, 2, 2, Activation::relu(), rng);
   const Loss loss = Loss::infonce(0.5);
-  TrainerOptions opt;
-  opt.learning_rate = 0.3;
-  opt.momentum = 0.9;
-  opt.weight_decay = 0.05;
-  opt.normalization = Normalization::none;
-  opt.max_steps = 2;
-  opt.tolerance = 0.0;
+  const TrainerOptions opt = test::two_momentum_steps();
   auto grad = [&](const TwoLayerNetwork& n) {
     const PairwiseImportance a = loss.pairwise_importance(n.forward(b.x), n.forward(b.x_prime));
     TwoLayerGradient g = n.energy_gradient(b, a);
@@ -317,12 +312,10 @@ TEST(TwoLayerTrainer, NormalisationKeepsFiltersAndTopOnTheirSpheres) {
     for (const TopNormalization top : {TopNormalization::rows, TopNormalization::whole}) {
       Rng rng(6);
       TwoLayerNetwork net = TwoLayerNetwork::random(kSizes, 3, 2, Activation::relu(), rng);
-      TrainerOptions opt;
+      TrainerOptions opt = test::fixed_steps(200);
       opt.learning_rate = 0.5;
       opt.normalization = norm;
       opt.top_normalization = top;
-      opt.max_steps = 200;
-      opt.tolerance = 0.0;
       long calls = 0;
       const TwoLayerTrainCallback cb = [&](const TwoLayerStepInfo& info) {
         ++calls;
@@ -379,13 +372,7 @@ TEST(TwoLayerTrainer, FreshBatchModeIsDeterministicAndRejectsEmptySampler) {
     opt.max_steps = 30;
     opt.top_normalization = TopNormalization::whole;
     Rng rng(seed);
-    const BatchSampler sampler = [](Rng& r) {
-      TwoViewBatch b;
-      const Eigen::MatrixXd x0 = r.normal_matrix(8, 9);
-      b.x = x0 + 0.2 * r.normal_matrix(8, 9);
-      b.x_prime = x0 + 0.2 * r.normal_matrix(8, 9);
-      return b;
-    };
+    const BatchSampler sampler = test::noisy_views_sampler(8, 9, 0.2);
     train(net, Loss::infonce(0.5), sampler, rng, opt);
     return net;
   };

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <initializer_list>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -113,6 +114,12 @@ void require_folder_of(const std::string& file, const char* option) {
                              parent.string() + "' does not exist");
 }
 
+/// An option whose value must be one of `choices` (CLI11 refuses any other, listing them).
+CLI::Option* add_choice(CLI::App& app, const std::string& flag, std::string& value, const std::string& help,
+                        std::initializer_list<const char*> choices) {
+  return app.add_option(flag, value, help)->check(CLI::IsMember(std::vector<const char*>(choices)));
+}
+
 void parse_command_line(int argc, char** argv, Options& o, CLI::App& app) {
   app.add_option("--views", o.views,
                  "the two views X and X' (N x d each, N >= 2; .npy or .csv, see below)")
@@ -121,30 +128,28 @@ void parse_command_line(int argc, char** argv, Options& o, CLI::App& app) {
   app.add_option("--weights", o.weights_path,
                  "weights W (d x K by default; .npy or .csv; a 1-D array or one column is one node)")
       ->required();
-  app.add_option("--weights-layout", o.weights_layout_text,
-                 "dK (d x K, a node per column) or Kd (K x d, a node per row: PyTorch "
-                 "nn.Linear.weight as saved). Required when W is square; default dK otherwise")
-      ->check(CLI::IsMember({"dK", "Kd"}));
+  add_choice(app, "--weights-layout", o.weights_layout_text,
+             "dK (d x K, a node per column) or Kd (K x d, a node per row: PyTorch "
+             "nn.Linear.weight as saved). Required when W is square; default dK otherwise",
+             {"dK", "Kd"});
   app.add_flag("--csv-index-col", o.csv_index_col,
                "drop column 1 of every CSV input (a row index, as pandas to_csv writes); without "
                "it such a column is refused");
   app.add_option("--activation", o.activation_text,
                  "linear | relu | leaky:GAMMA (GAMMA a finite slope, e.g. leaky:0.1)")
       ->required();
-  app.add_option("--loss", o.loss_text, "quadratic | infonce")
-      ->required()
-      ->check(CLI::IsMember({"quadratic", "infonce"}));
+  add_choice(app, "--loss", o.loss_text, "quadratic | infonce", {"quadratic", "infonce"})->required();
   app.add_option("--tau", o.tau, "InfoNCE temperature (> 0; no default: required with --loss infonce, refused with quadratic)");
   app.add_option("--eps", o.eps, "InfoNCE weight of the positive pair (>= 0, default 1; >= 1 with --negatives both; only with --loss infonce)");
-  app.add_option("--negatives", o.negatives_text,
-                 "view1 (default: anchors and negatives are view-1 samples, the theory's form) or "
-                 "both (NT-Xent / SimCLR: 2N anchors, 2N - 2 negatives each, symmetric loss)")
-      ->check(CLI::IsMember({"view1", "both"}));
-  app.add_option("--distance", o.distance_text,
-                 "raw (default: d2 = |f_i - f_j|^2 / 2 on the outputs) or normalized (outputs "
-                 "l2-normalised first: cosine similarity). Identity B, A(w_k), is_top and the "
-                 "Hessians need raw")
-      ->check(CLI::IsMember({"raw", "normalized"}));
+  add_choice(app, "--negatives", o.negatives_text,
+             "view1 (default: anchors and negatives are view-1 samples, the theory's form) or "
+             "both (NT-Xent / SimCLR: 2N anchors, 2N - 2 negatives each, symmetric loss)",
+             {"view1", "both"});
+  add_choice(app, "--distance", o.distance_text,
+             "raw (default: d2 = |f_i - f_j|^2 / 2 on the outputs) or normalized (outputs "
+             "l2-normalised first: cosine similarity). Identity B, A(w_k), is_top and the "
+             "Hessians need raw",
+             {"raw", "normalized"});
   app.add_option("--top-tol", o.top_tol,
                  "relative tolerance tol of is_top (> 0, default 1e-8; see the definition above)");
   app.add_option("--top-k", o.top_k,

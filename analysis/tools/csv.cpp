@@ -19,6 +19,7 @@
 #include <system_error>
 #include <vector>
 
+#include "input_file.hpp"
 #include "npy.hpp"
 
 namespace cldyn::tools {
@@ -188,12 +189,7 @@ std::string with_location(const CsvError& e) {
 }
 
 std::string read_file(const std::string& path) {
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) throw CsvError("cannot open: no such file");
-  if (fs::is_directory(st)) throw CsvError("cannot open: is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CsvError(std::string("cannot open: ") + std::strerror(errno));
+  std::ifstream in = detail::open_input<CsvError>(path);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw CsvError("read error");
   return text;

@@ -16,7 +16,10 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
+
+#include "input_file.hpp"
 
 namespace cldyn::tools {
 namespace {
@@ -52,16 +55,8 @@ std::string type_name(unsigned char type) {
 }
 
 std::string read_file_bytes(const std::string& path) {
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) throw FormatError("cannot open: no such file");
-  if (fs::is_directory(st)) throw FormatError("cannot open: is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(std::string("cannot open: ") + std::strerror(errno));
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (size < 0 || !in) throw FormatError("cannot determine the file size");
+  std::ifstream in = detail::open_input<FormatError>(path);
+  const std::streamoff size = detail::input_size<FormatError>(in);
   std::string bytes(static_cast<std::size_t>(size), '\0');
   in.read(bytes.data(), size);
   if (in.gcount() != size) throw FormatError("read error (file shorter than its size)");
@@ -232,15 +227,7 @@ Eigen::Index kept(std::uint64_t count, Eigen::Index max_count) {
 
 template <class F>
 auto with_name(const std::string& path, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const FormatError& e) {
-    throw std::runtime_error("IDX file '" + path + "': " + e.what());
-  } catch (const std::bad_alloc&) {
-    throw std::runtime_error("IDX file '" + path + "': not enough memory for its data");
-  } catch (const std::ios_base::failure& e) {
-    throw std::runtime_error("IDX file '" + path + "': read error (" + e.what() + ")");
-  }
+  return detail::with_file_name<FormatError>("IDX", path, std::forward<F>(f));
 }
 
 }  // namespace

@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "input_file.hpp"
+
 namespace cldyn::tools {
 namespace {
 
@@ -75,12 +77,7 @@ class HeaderParser {
       } else {
         fail("unexpected key '" + printable(key) + "'");
       }
-      skip_space();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      if (peek() != '}') fail("expected ',' or '}'");
+      if (!comma_or('}', "expected ',' or '}'")) break;
     }
     ++pos_;  // '}'
     skip_space();
@@ -102,6 +99,17 @@ class HeaderParser {
     while (pos_ < s_.size() &&
            (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r'))
       ++pos_;
+  }
+  /// After an item of a list that `close` ends: true past a ',' (another item may follow), false
+  /// at `close` (left for the caller), else a failure saying what was `expected`.
+  bool comma_or(char close, const char* expected) {
+    skip_space();
+    if (peek() == ',') {
+      ++pos_;
+      return true;
+    }
+    if (peek() != close) fail(expected);
+    return false;
   }
   void expect(char c) {
     if (peek() != c) fail(std::string("expected '") + c + "'");
@@ -148,12 +156,7 @@ class HeaderParser {
       }
       if (peek() == 'L') ++pos_;  // Python 2 long literal, written by old NumPy versions
       out.push_back(v);
-      skip_space();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      if (peek() != ')') fail("expected ',' or ')' in 'shape'");
+      if (!comma_or(')', "expected ',' or ')' in 'shape'")) break;
     }
     ++pos_;  // ')'
     return out;
@@ -180,16 +183,8 @@ std::uint64_t little_endian(const unsigned char* p, int bytes) {
 }
 
 Eigen::MatrixXd read_npy(const std::string& path) {
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) throw FormatError("cannot open: no such file");
-  if (fs::is_directory(st)) throw FormatError("cannot open: is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(std::string("cannot open: ") + std::strerror(errno));
-  in.seekg(0, std::ios::end);
-  const std::streamoff file_size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (file_size < 0 || !in) throw FormatError("cannot determine the file size");
+  std::ifstream in = detail::open_input<FormatError>(path);
+  const std::streamoff file_size = detail::input_size<FormatError>(in);
   if (file_size == 0) throw FormatError("file is empty (0 bytes)");
 
   auto read_exactly = [&](void* dst, std::size_t n, const char* what) {
@@ -294,15 +289,7 @@ Eigen::MatrixXd read_npy(const std::string& path) {
 }  // namespace
 
 Eigen::MatrixXd load_npy(const std::string& path) {
-  try {
-    return read_npy(path);
-  } catch (const FormatError& e) {
-    throw std::runtime_error("NPY file '" + path + "': " + e.what());
-  } catch (const std::bad_alloc&) {
-    throw std::runtime_error("NPY file '" + path + "': not enough memory for its data");
-  } catch (const std::ios_base::failure& e) {
-    throw std::runtime_error("NPY file '" + path + "': read error (" + e.what() + ")");
-  }
+  return detail::with_file_name<FormatError>("NPY", path, [&] { return read_npy(path); });
 }
 
 namespace {

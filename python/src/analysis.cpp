@@ -54,17 +54,19 @@ VectorXd vector_of_length(const py::handle& obj, const char* name, Index d) {
   return v;
 }
 
-cldyn::PairwiseImportance alpha_of(const py::object& alpha, Index n) {
-  return alpha.is_none() ? cldyn::PairwiseImportance::uniform(n)
-                         : cldyn::PairwiseImportance::from_matrix(matrix_of(alpha, "alpha"));
-}
-
 py::object finite_or_none(double x) { return std::isfinite(x) ? py::object(py::float_(x)) : py::object(py::none()); }
 
-py::dict eigen_dict(const an::EigenResult& r) {
+/// A dict with the status and message of a result (the fields every result dict starts with).
+template <class Result>
+py::dict status_dict(const Result& r) {
   py::dict out;
   out["status"] = std::string(cldyn::to_string(r.status));
   out["message"] = r.message;
+  return out;
+}
+
+py::dict eigen_dict(const an::EigenResult& r) {
+  py::dict out = status_dict(r);
   out["values"] = r.values;
   out["vectors"] = r.vectors;
   out["residual"] = r.residual;
@@ -93,8 +95,7 @@ data::LatentModel make_latent_model(Index d, Index L, std::optional<std::vector<
   if (probabilities) o.probabilities = *probabilities;
   if (amplitudes) o.amplitudes = *amplitudes;
   o.sigma = sigma;
-  if (mode != "mixture" && mode != "summation")
-    throw std::invalid_argument("mode: '" + mode + "' is not one of mixture | summation");
+  require_one_of("mode", mode, "mixture", "summation");
   o.mode = mode == "mixture" ? data::LatentMode::mixture : data::LatentMode::summation;
   if (patterns.is_none()) return data::LatentModel(o, seed);
   const MatrixXd p = matrix_of(patterns, "patterns");
@@ -140,18 +141,14 @@ py::list list_of(const std::vector<VectorXd>& vs) {
 }
 
 py::dict modulation_dict(const an::GlobalModulation& g) {
-  py::dict out;
-  out["status"] = std::string(cldyn::to_string(g.status));
-  out["message"] = g.message;
+  py::dict out = status_dict(g);
   out["p0"] = g.p0;
   out["p1"] = g.p1;
   out["within"] = list_of(g.within);
   out["between"] = list_of(g.between);
   out["d"] = g.d;
   out["b"] = g.b;
-  py::dict root;
-  root["status"] = std::string(cldyn::to_string(g.root.status));
-  root["message"] = g.root.message;
+  py::dict root = status_dict(g.root);
   root["lambda"] = g.root.lambda;
   root["residual"] = g.root.residual;
   root["iterations"] = g.root.iterations;
@@ -186,19 +183,19 @@ struct Landscape {
 };
 struct PopulationLandscapeHolder : Landscape {};
 
-/// (landscape.*member)(w) with the GIL released (sample landscapes cost O(N^2) per call).
+/// The method w -> (landscape.*member)(w), with the GIL released (sample landscapes cost O(N^2)
+/// per call).
 template <class R>
-R released(const Landscape& l, const py::handle& w, R (an::NodeLandscape::*member)(const Eigen::Ref<const VectorXd>&) const) {
-  const VectorXd v = l.w(w);
-  py::gil_scoped_release release;
-  return (l.get().*member)(v);
+auto at_w(R (an::NodeLandscape::*member)(const Eigen::Ref<const VectorXd>&) const) {
+  return [member](const Landscape& l, const py::handle& w) {
+    const VectorXd v = l.w(w);
+    return without_gil([&] { return (l.get().*member)(v); });
+  };
 }
 struct SampleLandscapeHolder : Landscape {};
 
 py::dict stability_dict(const an::StabilityResult& r) {
-  py::dict out;
-  out["status"] = std::string(cldyn::to_string(r.status));
-  out["message"] = r.message;
+  py::dict out = status_dict(r);
   out["verdict"] = std::string(an::to_string(r.verdict));
   out["lambda"] = r.lambda;
   out["tangent_eigenvalues"] = r.tangent_eigenvalues;
@@ -241,21 +238,26 @@ py::object landscape_fixed_points(const Landscape& l, const py::object& w, const
   return python_of(cldyn::tools::fixed_point_json(search, user), sink);
 }
 
-py::dict predict_critical_points(const Landscape& l, const py::object& patterns, Index random_directions,
-                                 std::uint64_t seed, bool pairs, bool triples, double tolerance) {
-  const MatrixXd p = l.patterns_or(patterns);
-  an::PredictionOptions o;
-  o.random_directions = random_directions;
+/// The patterns predict_* assign to, after `o` is given its seed and a certified search (kinks,
+/// at `tolerance`) and validated, in the order their errors are reported.
+template <class Options>
+MatrixXd prediction_patterns(const Landscape& l, const py::object& patterns, Options& o, std::uint64_t seed,
+                             double tolerance) {
+  MatrixXd p = l.patterns_or(patterns);
   o.seed = seed;
-  o.pairs = pairs;
-  o.triples = triples;
   o.certified = certified_options(tolerance, true, false);
   o.validate();
-  an::CriticalPointPrediction r;
-  {
-    py::gil_scoped_release release;
-    r = an::predict_critical_points(l.get(), p, o);
-  }
+  return p;
+}
+
+py::dict predict_critical_points(const Landscape& l, const py::object& patterns, Index random_directions,
+                                 std::uint64_t seed, bool pairs, bool triples, double tolerance) {
+  an::PredictionOptions o;
+  o.random_directions = random_directions;
+  o.pairs = pairs;
+  o.triples = triples;
+  const MatrixXd p = prediction_patterns(l, patterns, o, seed, tolerance);
+  const an::CriticalPointPrediction r = without_gil([&] { return an::predict_critical_points(l.get(), p, o); });
   py::list points;
   for (const auto& q : r.points) {
     py::dict d;
@@ -290,14 +292,11 @@ py::dict predict_critical_points(const Landscape& l, const py::object& patterns,
 py::dict predict_basins(const Landscape& l, const py::object& patterns, Index starts, std::uint64_t seed,
                         double cos_threshold, double confidence, double tolerance,
                         const std::vector<Index>& widths) {
-  const MatrixXd p = l.patterns_or(patterns);
   an::BasinOptions o;
   o.starts = starts;
-  o.seed = seed;
   o.cos_threshold = cos_threshold;
   o.confidence = confidence;
-  o.certified = certified_options(tolerance, true, false);
-  o.validate();
+  const MatrixXd p = prediction_patterns(l, patterns, o, seed, tolerance);
   for (Index k : widths)
     if (k < 0) throw std::invalid_argument("widths: K = " + std::to_string(k) + " violates K >= 0");
   an::BasinPrediction r;
@@ -386,12 +385,7 @@ void bind_analysis(py::module_& m) {
       "top_eigenpairs",
       [](const py::handle& a, Index k) {
         const MatrixArg A(a, "A");
-        an::EigenResult r;
-        {
-          py::gil_scoped_release release;
-          r = an::top_eigenpairs(A.map(), k);
-        }
-        return eigen_dict(r);
+        return eigen_dict(without_gil([&] { return an::top_eigenpairs(A.map(), k); }));
       },
       py::arg("A"), py::arg("k") = 1, doc::top_eigenpairs);
 
@@ -407,12 +401,8 @@ void bind_analysis(py::module_& m) {
         o.ncv = ncv;
         o.max_iterations = max_iterations;
         o.tolerance = tolerance;
-        an::EigenResult r;
-        {
-          py::gil_scoped_release release;
-          r = an::top_eigenpairs_matrix_free(an::gated_covariance_operator(b, a, wv, act), k, o);
-        }
-        return eigen_dict(r);
+        return eigen_dict(
+            without_gil([&] { return an::top_eigenpairs_matrix_free(an::gated_covariance_operator(b, a, wv, act), k, o); }));
       },
       py::arg("X"), py::arg("Xp"), py::arg("w"), py::arg("k") = 1, py::arg("activation") = "relu",
       py::arg("alpha") = py::none(), py::kw_only(), py::arg("ncv") = 0, py::arg("max_iterations") = 1000,
@@ -445,23 +435,12 @@ void bind_analysis(py::module_& m) {
       .def_property_readonly("probabilities", [](const data::LatentModel& lm) { return lm.options().probabilities; })
       .def_property_readonly("amplitudes", [](const data::LatentModel& lm) { return lm.options().amplitudes; })
       .def("support",
-           [](const data::LatentModel& lm) {
-             std::vector<data::SupportPoint> support;
-             {
-               py::gil_scoped_release release;
-               support = lm.support();
-             }
-             return support_tuple(support, lm.dim());
-           })
+           [](const data::LatentModel& lm) { return support_tuple(without_gil([&] { return lm.support(); }), lm.dim()); })
       .def(
           "sample",
           [](const data::LatentModel& lm, Index n, std::uint64_t seed) {
             cldyn::Rng rng(seed);
-            data::LatentSample s;
-            {
-              py::gil_scoped_release release;
-              s = lm.sample_with_latents(n, rng);
-            }
+            const data::LatentSample s = without_gil([&] { return lm.sample_with_latents(n, rng); });
             py::dict out;
             out["X"] = s.batch.x;
             out["Xp"] = s.batch.x_prime;
@@ -494,33 +473,26 @@ void bind_analysis(py::module_& m) {
       .def_property_readonly("S", &an::DiscretePopulation::size);
   py::implicitly_convertible<data::LatentModel, an::DiscretePopulation>();
 
-  m.def(
-      "population_energy",
-      [](const an::DiscretePopulation& p, const py::handle& w, const std::string& activation) {
-        const VectorXd v = vector_of_length(w, "w", p.dim());
-        const cldyn::Activation act = cldyn::Activation::parse(activation);
-        py::gil_scoped_release release;
-        return an::population_energy(p, v, act);
-      },
-      py::arg("population"), py::arg("w"), py::arg("activation") = "relu", doc::population_energy);
-  m.def(
-      "population_gated_covariance",
-      [](const an::DiscretePopulation& p, const py::handle& w, const std::string& activation) {
-        const VectorXd v = vector_of_length(w, "w", p.dim());
-        const cldyn::Activation act = cldyn::Activation::parse(activation);
-        py::gil_scoped_release release;
-        return an::population_gated_covariance(p, v, act);
-      },
-      py::arg("population"), py::arg("w"), py::arg("activation") = "relu", doc::population_gated_covariance);
-  m.def(
-      "population_energy_gradient",
-      [](const an::DiscretePopulation& p, const py::handle& w, const std::string& activation) {
-        const VectorXd v = vector_of_length(w, "w", p.dim());
-        const cldyn::Activation act = cldyn::Activation::parse(activation);
-        py::gil_scoped_release release;
-        return an::population_energy_gradient(p, v, act);
-      },
-      py::arg("population"), py::arg("w"), py::arg("activation") = "relu", doc::population_energy_gradient);
+  // E(w), A(w) and ∇E(w) of a population: the same call shape, one binding each.
+  auto bind_at_w = [&m](const char* name, auto fn, const char* doc) {
+    m.def(
+        name,
+        [fn](const an::DiscretePopulation& p, const py::handle& w, const std::string& activation) {
+          const VectorXd v = vector_of_length(w, "w", p.dim());
+          const cldyn::Activation act = cldyn::Activation::parse(activation);
+          py::gil_scoped_release release;
+          return fn(p, v, act);
+        },
+        py::arg("population"), py::arg("w"), py::arg("activation") = "relu", doc);
+  };
+  bind_at_w("population_energy", [](const auto& p, const auto& v, const auto& a) { return an::population_energy(p, v, a); },
+            doc::population_energy);
+  bind_at_w("population_gated_covariance",
+            [](const auto& p, const auto& v, const auto& a) { return an::population_gated_covariance(p, v, a); },
+            doc::population_gated_covariance);
+  bind_at_w("population_energy_gradient",
+            [](const auto& p, const auto& v, const auto& a) { return an::population_energy_gradient(p, v, a); },
+            doc::population_energy_gradient);
   m.def(
       "population_energy_hessian",
       [](const an::DiscretePopulation& p, const py::handle& w, const std::string& activation) {
@@ -544,24 +516,11 @@ void bind_analysis(py::module_& m) {
       .def_property_readonly("d", [](const Landscape& l) { return l.get().dim(); })
       .def_property_readonly("sign_symmetric", [](const Landscape& l) { return l.get().sign_symmetric(); })
       .def_property_readonly("patterns", [](const Landscape& l) { return l.patterns; })
-      .def(
-          "energy", [](const Landscape& l, const py::handle& w) { return released(l, w, &an::NodeLandscape::energy); },
-          py::arg("w"))
-      .def(
-          "gradient",
-          [](const Landscape& l, const py::handle& w) { return released(l, w, &an::NodeLandscape::gradient); },
-          py::arg("w"))
-      .def(
-          "gated_covariance",
-          [](const Landscape& l, const py::handle& w) { return released(l, w, &an::NodeLandscape::gated_covariance); },
-          py::arg("w"))
-      .def(
-          "hessian", [](const Landscape& l, const py::handle& w) { return released(l, w, &an::NodeLandscape::hessian); },
-          py::arg("w"))
-      .def(
-          "gate_margin",
-          [](const Landscape& l, const py::handle& w) { return released(l, w, &an::NodeLandscape::gate_margin); },
-          py::arg("w"))
+      .def("energy", at_w(&an::NodeLandscape::energy), py::arg("w"))
+      .def("gradient", at_w(&an::NodeLandscape::gradient), py::arg("w"))
+      .def("gated_covariance", at_w(&an::NodeLandscape::gated_covariance), py::arg("w"))
+      .def("hessian", at_w(&an::NodeLandscape::hessian), py::arg("w"))
+      .def("gate_margin", at_w(&an::NodeLandscape::gate_margin), py::arg("w"))
       .def(
           "stability",
           [](const Landscape& l, const py::handle& w, double zero_tolerance, bool finite_difference_check,
@@ -571,12 +530,7 @@ void bind_analysis(py::module_& m) {
             o.zero_tolerance = zero_tolerance;
             o.finite_difference_check = finite_difference_check;
             o.fd_step = fd_step;
-            an::StabilityResult r;
-            {
-              py::gil_scoped_release release;
-              r = an::analyze_stability(l.get(), v, o);
-            }
-            return stability_dict(r);
+            return stability_dict(without_gil([&] { return an::analyze_stability(l.get(), v, o); }));
           },
           py::arg("w"), py::kw_only(), py::arg("zero_tolerance") = 1e-9, py::arg("finite_difference_check") = true,
           py::arg("fd_step") = 1e-6)
@@ -643,14 +597,8 @@ void bind_analysis(py::module_& m) {
         const cldyn::TwoViewBatch b = batch_of(x, x_prime);
         const cldyn::TwoLayerNetwork net = two_layer_of(filters, top, activation);
         const cldyn::PairwiseImportance a = alpha_of(alpha, b.size());
-        double e = 0.0;
-        cldyn::TwoLayerGradient g;
-        {
-          py::gil_scoped_release release;
-          e = net.energy(b, a);
-          g = net.energy_gradient(b, a);
-        }
-        return py::make_tuple(e, gradient_dict(g));
+        const auto [energy, gradient] = energy_and_gradient(net, b, a);
+        return py::make_tuple(energy, gradient_dict(gradient));
       },
       py::arg("X"), py::arg("Xp"), py::arg("filters"), py::arg("V"), py::arg("activation") = "linear",
       py::arg("alpha") = py::none(), doc::two_layer_energy);
@@ -674,12 +622,7 @@ void bind_analysis(py::module_& m) {
       "gradient_colinearity",
       [](const py::handle& g, double rank_tolerance) {
         const MatrixArg G(g, "G");
-        an::GradientColinearity r;
-        {
-          py::gil_scoped_release release;
-          r = an::gradient_colinearity(G.map(), rank_tolerance);
-        }
-        return colinearity_dict(r);
+        return colinearity_dict(without_gil([&] { return an::gradient_colinearity(G.map(), rank_tolerance); }));
       },
       py::arg("G"), py::arg("rank_tolerance") = an::kDefaultRankTolerance, doc::gradient_colinearity);
   m.def(
@@ -704,11 +647,7 @@ void bind_analysis(py::module_& m) {
       "filter_diversity",
       [](const py::handle& w) {
         const MatrixArg W(w, "W");
-        an::FilterDiversity f;
-        {
-          py::gil_scoped_release release;
-          f = an::filter_diversity(W.map());
-        }
+        const an::FilterDiversity f = without_gil([&] { return an::filter_diversity(W.map()); });
         py::dict out;
         out["mean_abs_cos"] = f.mean_abs_cos;
         out["min_abs_cos"] = f.min_abs_cos;
@@ -738,11 +677,7 @@ void bind_analysis(py::module_& m) {
       .def_property_readonly("v", [](const data::ClassModel& c) { return c.nondiscriminative(); })
       .def("support",
            [](const data::ClassModel& c) {
-             std::vector<data::ClassSupportPoint> s;
-             {
-               py::gil_scoped_release release;
-               s = c.support();
-             }
+             const std::vector<data::ClassSupportPoint> s = without_gil([&] { return c.support(); });
              MatrixXd x0(static_cast<Index>(s.size()), c.dim());
              Eigen::VectorXi z(static_cast<Index>(s.size()));
              VectorXd p(static_cast<Index>(s.size()));
@@ -757,80 +692,61 @@ void bind_analysis(py::module_& m) {
           "sample",
           [](const data::ClassModel& c, Index n, std::uint64_t seed) {
             cldyn::Rng rng(seed);
-            data::ClassSample s;
-            {
-              py::gil_scoped_release release;
-              s = c.sample_with_classes(n, rng);
-            }
+            const data::ClassSample s = without_gil([&] { return c.sample_with_classes(n, rng); });
             return py::make_tuple(s.batch.x, s.batch.x_prime, s.z);
           },
           py::arg("n"), py::arg("seed") = 0);
 
-  m.def(
+  // Functions of a class model's K filters w (global_modulation, hidden_covariance) and of w and
+  // the field vector s (one result per receptive field k): one conversion of the arguments each.
+  auto bind_filters = [&m](const char* name, auto fn, auto convert, const char* doc) {
+    m.def(
+        name,
+        [fn, convert](const data::ClassModel& model, const py::sequence& w, const std::string& activation) {
+          const auto filters = filters_of(model, w);
+          const cldyn::Activation act = cldyn::Activation::parse(activation);
+          return convert(without_gil([&] { return fn(model, filters, act); }));
+        },
+        py::arg("model"), py::arg("w"), py::arg("activation") = "relu", doc);
+  };
+  auto bind_fields = [&m](const char* name, auto fn, const char* doc) {
+    m.def(
+        name,
+        [fn](const data::ClassModel& model, const py::sequence& w, const py::handle& s, const std::string& activation) {
+          const auto filters = filters_of(model, w);
+          const VectorXd sv = vector_of_length(s, "s", model.num_fields());
+          const cldyn::Activation act = cldyn::Activation::parse(activation);
+          return list_of(without_gil([&] { return fn(model, filters, sv, act); }));
+        },
+        py::arg("model"), py::arg("w"), py::arg("s"), py::arg("activation") = "relu", doc);
+  };
+  bind_filters(
       "global_modulation",
-      [](const data::ClassModel& model, const py::sequence& w, const std::string& activation) {
-        const auto filters = filters_of(model, w);
-        const cldyn::Activation act = cldyn::Activation::parse(activation);
-        an::GlobalModulation g;
-        {
-          py::gil_scoped_release release;
-          g = an::global_modulation(model, filters, act);
-        }
-        return modulation_dict(g);
-      },
-      py::arg("model"), py::arg("w"), py::arg("activation") = "relu", doc::global_modulation);
-  m.def(
+      [](const auto& model, const auto& filters, const auto& act) { return an::global_modulation(model, filters, act); },
+      [](const an::GlobalModulation& g) { return modulation_dict(g); }, doc::global_modulation);
+  bind_fields(
       "modulated_covariance",
-      [](const data::ClassModel& model, const py::sequence& w, const py::handle& s, const std::string& activation) {
-        const auto filters = filters_of(model, w);
-        const VectorXd sv = vector_of_length(s, "s", model.num_fields());
-        const cldyn::Activation act = cldyn::Activation::parse(activation);
+      [](const data::ClassModel& model, const std::vector<VectorXd>& filters, const VectorXd& s, const cldyn::Activation& act) {
+        const an::GlobalModulation g = an::global_modulation(model, filters, act);
         std::vector<MatrixXd> out;
-        {
-          py::gil_scoped_release release;
-          const an::GlobalModulation g = an::global_modulation(model, filters, act);
-          for (Index k = 0; k < model.num_fields(); ++k) out.push_back(an::modulated_covariance(g, sv, k));
-        }
-        return list_of(out);
+        for (Index k = 0; k < model.num_fields(); ++k) out.push_back(an::modulated_covariance(g, s, k));
+        return out;
       },
-      py::arg("model"), py::arg("w"), py::arg("s"), py::arg("activation") = "relu", doc::modulated_covariance);
-  m.def(
+      doc::modulated_covariance);
+  bind_filters(
       "hidden_covariance",
-      [](const data::ClassModel& model, const py::sequence& w, const std::string& activation) {
-        const auto filters = filters_of(model, w);
-        const cldyn::Activation act = cldyn::Activation::parse(activation);
-        py::gil_scoped_release release;
-        return an::hidden_covariance(model, filters, act);
-      },
-      py::arg("model"), py::arg("w"), py::arg("activation") = "relu", doc::hidden_covariance);
-  m.def(
+      [](const auto& model, const auto& filters, const auto& act) { return an::hidden_covariance(model, filters, act); },
+      [](auto covariance) { return covariance; }, doc::hidden_covariance);
+  bind_fields(
       "generic_field",
-      [](const data::ClassModel& model, const py::sequence& w, const py::handle& s, const std::string& activation) {
-        const auto filters = filters_of(model, w);
-        const VectorXd sv = vector_of_length(s, "s", model.num_fields());
-        const cldyn::Activation act = cldyn::Activation::parse(activation);
-        std::vector<VectorXd> out;
-        {
-          py::gil_scoped_release release;
-          out = an::generic_field(model, filters, sv, act);
-        }
-        return list_of(out);
-      },
-      py::arg("model"), py::arg("w"), py::arg("s"), py::arg("activation") = "relu", doc::generic_field);
-  m.def(
+      [](const auto& model, const auto& filters, const auto& s, const auto& act) { return an::generic_field(model, filters, s, act); },
+      doc::generic_field);
+  bind_fields(
       "two_layer_population_field",
-      [](const data::ClassModel& model, const py::sequence& w, const py::handle& s, const std::string& activation) {
-        const auto filters = filters_of(model, w);
-        const VectorXd sv = vector_of_length(s, "s", model.num_fields());
-        const cldyn::Activation act = cldyn::Activation::parse(activation);
-        std::vector<VectorXd> out;
-        {
-          py::gil_scoped_release release;
-          out = an::two_layer_population_field(model, filters, sv, act);
-        }
-        return list_of(out);
+      [](const auto& model, const auto& filters, const auto& s, const auto& act) {
+        return an::two_layer_population_field(model, filters, s, act);
       },
-      py::arg("model"), py::arg("w"), py::arg("s"), py::arg("activation") = "relu", doc::two_layer_population_field);
+      doc::two_layer_population_field);
 }
 
 }  // namespace cldyn::python

@@ -16,11 +16,13 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analyze_report.hpp"
 #include "cldyn/core/batch.hpp"
 #include "cldyn/core/loss.hpp"
+#include "cldyn/core/pairwise_importance.hpp"
 
 namespace cldyn::python {
 
@@ -120,9 +122,13 @@ inline Eigen::VectorXd vector_of(const py::handle& obj, const char* name) {
   return m.cols() == 1 ? Eigen::VectorXd(m.col(0)) : Eigen::VectorXd(m.row(0).transpose());
 }
 
-inline void check_layout(const std::string& layout) {
-  if (layout != "dK" && layout != "Kd") throw std::invalid_argument("layout: '" + layout + "' is not one of dK | Kd");
+/// Throws std::invalid_argument "name: 'value' is not one of a | b" unless value is a or b.
+inline void require_one_of(const char* name, const std::string& value, const char* a, const char* b) {
+  if (value != a && value != b)
+    throw std::invalid_argument(std::string(name) + ": '" + value + "' is not one of " + a + " | " + b);
 }
+
+inline void check_layout(const std::string& layout) { require_one_of("layout", layout, "dK", "Kd"); }
 
 /// Weights d x K (layout "dK") or K x d (layout "Kd", PyTorch), as a d x K view or copy.
 inline MatrixArg weights_arg(const py::handle& obj, const std::string& layout, const char* name = "W") {
@@ -144,6 +150,28 @@ inline cldyn::Loss loss_of(const std::string& loss, std::optional<double> tau, s
     return cldyn::Loss::infonce(*tau, eps.value_or(1.0));
   }
   throw std::invalid_argument("loss: '" + loss + "' is not one of quadratic | infonce");
+}
+
+/// α of N samples: all ones (None) or the given N x N matrix.
+inline cldyn::PairwiseImportance alpha_of(const py::object& alpha, Eigen::Index n) {
+  return alpha.is_none() ? cldyn::PairwiseImportance::uniform(n)
+                         : cldyn::PairwiseImportance::from_matrix(matrix_of(alpha, "alpha"));
+}
+
+/// fn() with the GIL released: convert the arguments before, the result after (with the GIL).
+template <class Fn>
+auto without_gil(Fn&& fn) {
+  py::gil_scoped_release release;
+  return fn();
+}
+
+/// (E_α, ∇E_α) of a network (one- or two-layer) at a batch, α frozen, with the GIL released.
+template <class Network>
+auto energy_and_gradient(const Network& net, const cldyn::TwoViewBatch& b, const cldyn::PairwiseImportance& a) {
+  return without_gil([&] {
+    const double energy = net.energy(b, a);
+    return std::pair{energy, net.energy_gradient(b, a)};
+  });
 }
 
 /// The two views as the library's batch (it owns its data: one copy of each view).

@@ -63,11 +63,8 @@ py::dict analyze(const py::handle& x, const py::handle& x_prime, const py::handl
   const cldyn::TwoViewBatch batch = batch_of(x, x_prime);
   const Eigen::MatrixXd w = weights_of(w_obj, layout);
   cldyn::tools::ArraySink sink = cldyn::tools::ArraySink::memory();
-  cldyn::tools::AnalyzeReport report;
-  {
-    py::gil_scoped_release release;
-    report = cldyn::tools::analyze_report(batch, w, request, sink);
-  }
+  const cldyn::tools::AnalyzeReport report =
+      without_gil([&] { return cldyn::tools::analyze_report(batch, w, request, sink); });
   return python_of(report.json, sink).cast<py::dict>();
 }
 
@@ -88,13 +85,12 @@ py::dict token_run(int T, int K, int P, int G, int pattern_len, int aug_degree, 
   o.beta = beta;
   o.output_dim = p;
   o.activation = cldyn::Activation::parse(activation);
+  require_one_of("loss", loss, "infonce", "quadratic");
   o.batch_norm = bn;
   o.bn_grad_mean = bn_grad_mean;
   o.bn_grad_var = bn_grad_var;
   o.bias = bias;
   o.output_activation = output_activation;
-  if (loss != "infonce" && loss != "quadratic")
-    throw std::invalid_argument("loss: '" + loss + "' is not one of infonce | quadratic");
   o.loss.kind = loss == "infonce" ? cldyn::TokenLoss::infonce : cldyn::TokenLoss::quadratic;
   o.loss.tau = tau;
   o.learning_rate = lr;
@@ -104,16 +100,11 @@ py::dict token_run(int T, int K, int P, int G, int pattern_len, int aug_degree, 
   o.steps = steps;
   o.seed = seed;
   o.structure_seed = structure_seed;
-  if (precision != "float" && precision != "double")
-    throw std::invalid_argument("precision: '" + precision + "' is not one of float | double");
+  require_one_of("precision", precision, "float", "double");
   o.double_precision = precision == "double";
   o.log_every = log_every;
   o.validate();
-  cldyn::TokenRunResult r;
-  {
-    py::gil_scoped_release release;
-    r = cldyn::run_token_patterns(o);
-  }
+  const cldyn::TokenRunResult r = without_gil([&] { return cldyn::run_token_patterns(o); });
   py::dict out;
   out["status"] = std::string(cldyn::to_string(r.status));
   out["steps_completed"] = r.steps_completed;
@@ -156,37 +147,34 @@ PYBIND11_MODULE(_cldyn, m) {
       [](const py::handle& x, const py::handle& x_prime, const py::object& alpha) {
         const MatrixArg X(x, "X"), Xp(x_prime, "Xp");
         cldyn::validate_views(X.map(), Xp.map(), "cldyn");
-        const cldyn::PairwiseImportance a = alpha.is_none() ? cldyn::PairwiseImportance::uniform(X.rows())
-                                                            : cldyn::PairwiseImportance::from_matrix(matrix_of(alpha, "alpha"));
+        const cldyn::PairwiseImportance a = alpha_of(alpha, X.rows());
         py::gil_scoped_release release;
         return cldyn::contrastive_covariance(a, X.map(), Xp.map());
       },
       py::arg("X"), py::arg("Xp"), py::arg("alpha") = py::none(),
       "C_alpha[x] (d x d) of views X, Xp (N x d); alpha (N x N, zero diagonal) defaults to all ones.");
 
-  m.def(
+  // Functions of the outputs F, F' (N x p) under a loss: one conversion of the arguments each.
+  auto bind_at_outputs = [&m](const char* name, auto fn, const char* doc) {
+    m.def(
+        name,
+        [fn](const py::handle& f, const py::handle& f_prime, const std::string& loss, std::optional<double> tau,
+             std::optional<double> eps) {
+          const MatrixArg F(f, "F"), Fp(f_prime, "Fp");
+          const cldyn::Loss l = loss_of(loss, tau, eps);
+          py::gil_scoped_release release;
+          return fn(l, F.map(), Fp.map());
+        },
+        py::arg("F"), py::arg("Fp"), py::arg("loss") = "quadratic", py::kw_only(), py::arg("tau") = py::none(),
+        py::arg("eps") = py::none(), doc);
+  };
+  bind_at_outputs(
       "pairwise_importance",
-      [](const py::handle& f, const py::handle& f_prime, const std::string& loss, std::optional<double> tau,
-         std::optional<double> eps) {
-        const MatrixArg F(f, "F"), Fp(f_prime, "Fp");
-        const cldyn::Loss l = loss_of(loss, tau, eps);
-        py::gil_scoped_release release;
-        return l.pairwise_importance(F.map(), Fp.map()).matrix();
-      },
-      py::arg("F"), py::arg("Fp"), py::arg("loss") = "quadratic", py::kw_only(), py::arg("tau") = py::none(),
-      py::arg("eps") = py::none(), "alpha(F, Fp) (N x N) of the loss at outputs F, Fp (N x p).");
-
-  m.def(
-      "loss_value",
-      [](const py::handle& f, const py::handle& f_prime, const std::string& loss, std::optional<double> tau,
-         std::optional<double> eps) {
-        const MatrixArg F(f, "F"), Fp(f_prime, "Fp");
-        const cldyn::Loss l = loss_of(loss, tau, eps);
-        py::gil_scoped_release release;
-        return l.value(F.map(), Fp.map());
-      },
-      py::arg("F"), py::arg("Fp"), py::arg("loss") = "quadratic", py::kw_only(), py::arg("tau") = py::none(),
-      py::arg("eps") = py::none(), "The loss at outputs F, Fp.");
+      [](const cldyn::Loss& l, const auto& F, const auto& Fp) { return l.pairwise_importance(F, Fp).matrix(); },
+      "alpha(F, Fp) (N x N) of the loss at outputs F, Fp (N x p).");
+  bind_at_outputs(
+      "loss_value", [](const cldyn::Loss& l, const auto& F, const auto& Fp) { return l.value(F, Fp); },
+      "The loss at outputs F, Fp.");
 
   m.def(
       "one_layer_energy",
@@ -194,15 +182,8 @@ PYBIND11_MODULE(_cldyn, m) {
          const py::object& alpha, const std::string& layout) {
         const cldyn::TwoViewBatch b = batch_of(x, x_prime);
         const cldyn::OneLayerNetwork net(weights_of(w, layout), cldyn::Activation::parse(activation));
-        const cldyn::PairwiseImportance a = alpha.is_none() ? cldyn::PairwiseImportance::uniform(b.size())
-                                                            : cldyn::PairwiseImportance::from_matrix(matrix_of(alpha, "alpha"));
-        double energy = 0.0;
-        Eigen::MatrixXd gradient;
-        {
-          py::gil_scoped_release release;
-          energy = net.energy(b, a);
-          gradient = net.energy_gradient(b, a);
-        }
+        const cldyn::PairwiseImportance a = alpha_of(alpha, b.size());
+        const auto [energy, gradient] = energy_and_gradient(net, b, a);
         return py::make_tuple(energy, gradient);
       },
       py::arg("X"), py::arg("Xp"), py::arg("W"), py::arg("activation") = "linear", py::arg("alpha") = py::none(),

@@ -4,7 +4,6 @@ wraps through another path (the cldyn-analyze JSON, the module-level functions),
 ValueErrors and the zero-copy rule."""
 import math
 import sys
-import threading
 import time
 
 import numpy as np
@@ -590,7 +589,7 @@ def test_global_modulation_fields(classes):
         cldyn.global_modulation(classes, w[:2])
 
 
-def test_analysis_calls_release_the_gil():
+def test_analysis_calls_release_the_gil(ticks_during):
     land = cldyn.PopulationLandscape(cldyn.LatentModel(d=20, L=5, sigma=0.2, seed=1), "relu")
     starts = 400
     while True:  # a call long enough to see (at least 0.3 s here)
@@ -599,19 +598,6 @@ def test_analysis_calls_release_the_gil():
         if time.perf_counter() - t0 >= 0.3 or starts >= 51200:
             break
         starts *= 2
-    done = threading.Event()
-
-    def work():
-        land.predict_basins(starts=starts, seed=1)
-        done.set()
-
-    t = threading.Thread(target=work)
-    t.start()
-    time.sleep(0.02)  # let the worker enter the C++ call
-    ticks, start = 0, time.perf_counter()
-    while not done.is_set():
-        ticks += 1
-    elapsed = time.perf_counter() - start
-    t.join()
+    elapsed, ticks = ticks_during(lambda: land.predict_basins(starts=starts, seed=1), settle=0.02)
     # With the GIL held for the whole call, this loop could not run until the call returned.
     assert elapsed > 0.1 and ticks > 5000, (starts, elapsed, ticks)

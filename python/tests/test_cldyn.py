@@ -5,8 +5,6 @@ import os
 import resource
 import subprocess
 import sys
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -226,22 +224,8 @@ def test_token_run_equals_exp_token_patterns(tmp_path):
     assert run["weights"].shape[1] == 20  # K*M x T
 
 
-def test_long_calls_release_the_gil():
-    ticks = 0
-    done = threading.Event()
-
-    def work():
-        cldyn.token_run(steps=1500, seed=2)
-        done.set()
-
-    t = threading.Thread(target=work)
-    t.start()
-    time.sleep(0.05)  # let the worker enter the C++ call
-    start = time.perf_counter()
-    while not done.is_set():
-        ticks += 1
-    elapsed = time.perf_counter() - start
-    t.join()
+def test_long_calls_release_the_gil(ticks_during):
+    elapsed, ticks = ticks_during(lambda: cldyn.token_run(steps=1500, seed=2))
     # With the GIL held for the whole run, this loop could not run until the call returned.
     assert elapsed > 0.2 and ticks > 10000, (elapsed, ticks)
 

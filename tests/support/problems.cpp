@@ -19,6 +19,14 @@ TwoViewBatch gaussian_batch(Eigen::Index n, Eigen::Index d, double sigma, std::u
   return b;
 }
 
+Outputs random_outputs(Eigen::Index n, Eigen::Index p, double scale, std::uint64_t seed) {
+  Rng rng(seed);
+  Outputs o;
+  o.f = scale * rng.normal_matrix(n, p);
+  o.f_prime = o.f + 0.3 * scale * rng.normal_matrix(n, p);
+  return o;
+}
+
 Eigen::MatrixXd prescribed_spectrum(const Eigen::VectorXd& eigenvalues, std::uint64_t seed,
                                     Eigen::MatrixXd* basis) {
   Rng rng(seed);
@@ -27,6 +35,13 @@ Eigen::MatrixXd prescribed_spectrum(const Eigen::VectorXd& eigenvalues, std::uin
   const Eigen::MatrixXd q = qr.householderQ() * Eigen::MatrixXd::Identity(d, d);
   if (basis != nullptr) *basis = q;
   return q * eigenvalues.asDiagonal() * q.transpose();
+}
+
+std::vector<Eigen::VectorXd> random_filters(const data::ClassModel& m, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<Eigen::VectorXd> w;
+  for (Eigen::Index k = 0; k < m.num_fields(); ++k) w.push_back(rng.normal_matrix(m.field_size(k), 1).col(0).normalized());
+  return w;
 }
 
 double relative_error(const Eigen::Ref<const Eigen::MatrixXd>& a,

@@ -10,6 +10,11 @@
 
 namespace cldyn::test {
 
+/// A file a reader must refuse: its name, its bytes and a part of the message expected.
+struct BadFile {
+  std::string name, bytes, expected;
+};
+
 class ScratchDirTest : public testing::Test {
  protected:
   void SetUp() override {

@@ -197,14 +197,26 @@ DiscretePopulation DiscretePopulation::from_support(
 
 // ---- one base sample -------------------------------------------------------------------------
 
+namespace {
+
+/// The arguments of the one-base-sample functions: x0 (d ≥ 1, finite), σ, w (length d,
+/// finite, nonzero); returns ‖w‖.
+double require_base_sample(const Eigen::Ref<const Eigen::VectorXd>& x0,
+                           const Eigen::Ref<const Eigen::VectorXd>& w, double sigma,
+                           const char* where) {
+  require(x0.size() >= 1, where, "size of x0", x0.size(), "d >= 1");
+  require_finite(x0, where, "x0");
+  require_sigma(sigma, where);
+  return require_w(w, x0.size(), where);
+}
+
+}  // namespace
+
 double gate_expectation(const Eigen::Ref<const Eigen::VectorXd>& x0,
                         const Eigen::Ref<const Eigen::VectorXd>& w, double sigma,
                         const Activation& activation) {
   constexpr const char* where = "gate_expectation";
-  require(x0.size() >= 1, where, "size of x0", x0.size(), "d >= 1");
-  require_finite(x0, where, "x0");
-  require_sigma(sigma, where);
-  const double w_norm = require_w(w, x0.size(), where);
+  const double w_norm = require_base_sample(x0, w, sigma, where);
   return node_moments(x0, w, sigma, activation, w_norm, where).g(0);
 }
 
@@ -212,10 +224,7 @@ Eigen::VectorXd gated_input_expectation(const Eigen::Ref<const Eigen::VectorXd>&
                                         const Eigen::Ref<const Eigen::VectorXd>& w, double sigma,
                                         const Activation& activation) {
   constexpr const char* where = "gated_input_expectation";
-  require(x0.size() >= 1, where, "size of x0", x0.size(), "d >= 1");
-  require_finite(x0, where, "x0");
-  require_sigma(sigma, where);
-  const double w_norm = require_w(w, x0.size(), where);
+  const double w_norm = require_base_sample(x0, w, sigma, where);
   return node_moments(x0, w, sigma, activation, w_norm, where).mu.col(0);
 }
 
@@ -223,10 +232,7 @@ Eigen::MatrixXd gate_expectation_hessian(const Eigen::Ref<const Eigen::VectorXd>
                                          const Eigen::Ref<const Eigen::VectorXd>& w, double sigma,
                                          const Activation& activation) {
   constexpr const char* where = "gate_expectation_hessian";
-  require(x0.size() >= 1, where, "size of x0", x0.size(), "d >= 1");
-  require_finite(x0, where, "x0");
-  require_sigma(sigma, where);
-  const double w_norm = require_w(w, x0.size(), where);
+  const double w_norm = require_base_sample(x0, w, sigma, where);
   const ActivationSplit c = split(activation);
   const Eigen::Index d = x0.size();
   if (c.relu == 0.0) return Eigen::MatrixXd::Zero(d, d);

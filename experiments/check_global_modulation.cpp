@@ -43,11 +43,6 @@ using namespace cldyn::experiments;
 
 namespace {
 
-/// This check's random streams (contributing.md, Naming; values fixed by the goldens).
-enum Stream : std::uint64_t {
-  kTraining = 1u << 20,  // the training runs (parallel_runs substreams)
-};
-
 struct Options {
   Eigen::Index fields = 4, field_size = 6, seeds = 100, n = 128, steps = 2000, record_every = 20, identity_sets = 5;
   double p1 = 0.5, q0 = 0.1, q1 = 0.9, sigma = 0.3, lr = 0.5, cos_threshold = 0.9, confidence = 0.95;
@@ -236,7 +231,7 @@ Result compute(const Options& o, std::uint64_t seed, const Context& ctx) {
     }
   };
   const auto train_start = std::chrono::steady_clock::now();
-  parallel_runs(o.seeds, root.substream(kTraining), 0, "training runs", ctx, [&](long i, Rng& rng) {
+  parallel_runs(o.seeds, root.substream(kTrainingRunsStream), 0, "training runs", ctx, [&](long i, Rng& rng) {
     Run& r = res.runs[static_cast<std::size_t>(i)];
     TwoLayerNetwork net = TwoLayerNetwork::random(sizes, 1, 1, act, rng);
     const TwoLayerTrainCallback record = [&](const TwoLayerStepInfo& info) {

@@ -26,11 +26,6 @@ using namespace cldyn::experiments;
 
 namespace {
 
-/// This check's random streams (contributing.md, Naming; values fixed by the goldens).
-enum Stream : std::uint64_t {
-  kTraining = 1u << 20,  // the training runs (parallel_runs substreams)
-};
-
 struct Options {
   Eigen::Index fields = 4, field_size = 6, nodes = 6, n = 64, seeds = 10, train_seeds = 8, steps = 3000, L = 6;
   std::vector<Eigen::Index> outputs = {1, 3};
@@ -167,7 +162,7 @@ Result compute(const Options& o, std::uint64_t seed, const Context& ctx) {
   opt.top_normalization = TopNormalization::rows;
   const BatchSampler sampler = [&model, n](Rng& rng) { return model.sample(n, rng); };
   const auto train_start = std::chrono::steady_clock::now();
-  parallel_runs(static_cast<long>(res.runs.size()), root.substream(kTraining), 0, "training runs", ctx,
+  parallel_runs(static_cast<long>(res.runs.size()), root.substream(kTrainingRunsStream), 0, "training runs", ctx,
                 [&](long i, Rng& rng) {
                   TrainCase& r = res.runs[static_cast<std::size_t>(i)];
                   TwoLayerNetwork net = TwoLayerNetwork::random(sizes, o.nodes, r.p, activations()[r.activation], rng);

@@ -47,7 +47,7 @@ std::pair<Eigen::Index, double> nearest_point(const analysis::CertifiedSearch& s
   return {best, best < 0 ? 0.0 : best_cos};
 }
 
-void check_user_w(const analysis::CertifiedSearch& search, const Eigen::MatrixXd& user_w, const char* where) {
+void require_user_w(const analysis::CertifiedSearch& search, const Eigen::MatrixXd& user_w, const char* where) {
   require(user_w.cols() == search.user_starts, where, "columns of user_w", user_w.cols(),
           "== user_starts of the search = " + std::to_string(search.user_starts));
   require(static_cast<Eigen::Index>(search.assignment.size()) == search.starts &&
@@ -61,7 +61,7 @@ constexpr int kLastCertifiedBy = 4;
 }  // namespace
 
 nlohmann::ordered_json fixed_point_json(const analysis::CertifiedSearch& search, const Eigen::MatrixXd& user_w) {
-  check_user_w(search, user_w, "fixed_point_json");
+  require_user_w(search, user_w, "fixed_point_json");
   const bool sign_symmetric = search.sign_symmetric;
   const long random_starts = static_cast<long>(search.starts - search.user_starts);
   json out;
@@ -128,7 +128,7 @@ nlohmann::ordered_json fixed_point_json(const analysis::CertifiedSearch& search,
 }
 
 std::string fixed_point_summary(const analysis::CertifiedSearch& search, const Eigen::MatrixXd& user_w) {
-  check_user_w(search, user_w, "fixed_point_summary");
+  require_user_w(search, user_w, "fixed_point_summary");
   const bool sign_symmetric = search.sign_symmetric;
   const long random_starts = static_cast<long>(search.starts - search.user_starts);
   const long stable = std::count_if(search.points.begin(), search.points.end(),

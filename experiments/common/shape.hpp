@@ -93,6 +93,11 @@ struct Context {
   bool progress = false;  ///< a progress line on stderr when it is a terminal
 };
 
+/// The stream whose substreams the training runs of a check draw from (root.substream(this),
+/// then one substream per run): above every other stream id a check uses. Checks name their other
+/// streams in a local `enum Stream` (docs/contributing.md, Naming).
+inline constexpr std::uint64_t kTrainingRunsStream = std::uint64_t{1} << 20;
+
 /// Runs fn(i, rng) for i in [0, n) on the OpenMP threads, rng = root.substream(first + i), in a
 /// dynamic schedule, with a progress line labelled `label`. Each index writes only its own
 /// results, so the outcome does not depend on the thread count. An exception thrown by fn is

@@ -128,11 +128,11 @@ inline void require_one_of(const char* name, const std::string& value, const cha
     throw std::invalid_argument(std::string(name) + ": '" + value + "' is not one of " + a + " | " + b);
 }
 
-inline void check_layout(const std::string& layout) { require_one_of("layout", layout, "dK", "Kd"); }
+inline void require_layout(const std::string& layout) { require_one_of("layout", layout, "dK", "Kd"); }
 
 /// Weights d x K (layout "dK") or K x d (layout "Kd", PyTorch), as a d x K view or copy.
 inline MatrixArg weights_arg(const py::handle& obj, const std::string& layout, const char* name = "W") {
-  check_layout(layout);
+  require_layout(layout);
   return MatrixArg(obj, name, layout == "Kd");
 }
 

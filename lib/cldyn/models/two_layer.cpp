@@ -4,6 +4,7 @@
 
 #include "cldyn/core/covariance.hpp"
 #include "cldyn/core/validate.hpp"
+#include "cldyn/models/detail/backpropagation.hpp"
 
 namespace cldyn {
 
@@ -188,22 +189,15 @@ TwoLayerGradient TwoLayerNetwork::backpropagate(const TwoViewBatch& batch,
 }
 
 TwoLayerGradient TwoLayerNetwork::energy_gradient(const TwoViewBatch& batch,
-                                                  const PairwiseImportance& alpha) const {
+                                                 const PairwiseImportance& alpha) const {
   constexpr const char* where = "TwoLayerNetwork::energy_gradient";
   require_batch(batch, where);
-  require(alpha.size() == batch.size(), where, "size of alpha", alpha.size(),
-          "== N = " + std::to_string(batch.size()));
-  const Eigen::MatrixXd f = forward(batch.x);
-  const Eigen::MatrixXd f_prime = forward(batch.x_prime);
-  // Back-propagating ∂E/∂F, ∂E/∂F' through V and the gates gives Identity C.
-  const auto [d_f, d_f_prime] = energy_output_gradient(alpha, f, f_prime);
-  return backpropagate(batch, d_f, d_f_prime);
+  return detail::energy_gradient_by_backpropagation(*this, batch, alpha, where);
 }
 
 TwoLayerGradient TwoLayerNetwork::loss_gradient(const TwoViewBatch& batch, const Loss& loss) const {
   require_batch(batch, "TwoLayerNetwork::loss_gradient");
-  const auto [d_f, d_f_prime] = loss.output_gradient(forward(batch.x), forward(batch.x_prime));
-  return backpropagate(batch, d_f, d_f_prime);
+  return detail::loss_gradient_by_backpropagation(*this, batch, loss);
 }
 
 }  // namespace cldyn

@@ -29,7 +29,8 @@ namespace cldyn::analysis {
 /// covariance, under row i's softmax distribution (p_ij for j ≠ i, p⁺_i for the positive),
 /// of the gradients of the distances in w_k: g_ij = (u_i − u_j)(a_i − a_j), g⁺_i = δ_i·Δa_i.
 /// The second term is positive semidefinite: it is what differentiating α adds to the
-/// frozen-α Jacobian −2N²·A(w_k). Cost O(N²d + Nd²).
+/// frozen-α Jacobian −2N²·A(w_k). Cost O(N²d + Nd²). Each loss computes its own piece
+/// (LossFunction::node_hessian, lib/cldyn/core/loss.cpp); this function forms X̃_k, X̃'_k, F, F'.
 ///
 /// Requires batch.dim() == net.input_dim() and 0 ≤ k < K; throws std::invalid_argument
 /// otherwise (and for an invalid batch).

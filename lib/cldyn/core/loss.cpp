@@ -222,8 +222,9 @@ Eigen::MatrixXd InfoNceLoss::node_hessian(const Eigen::MatrixXd& a, const Eigen:
                                           Eigen::Index k) const {
   const Eigen::Index n = a.rows();
   const Eigen::MatrixXd diff = a - a_prime;  // rows Δa_i
-  // Softmax over all nodes' distances: the only way other nodes enter the node-k block.
-  const InfoNceSoftmax sm = infonce_softmax(f, f_prime, tau, eps);
+  // Softmax over all nodes' distances: the only way other nodes enter the node-k block. The
+  // rows directly (Loss::node_hessian validated F, F'; infonce_softmax would again).
+  const InfoNceRows sm = infonce_rows(f, f_prime, tau, eps, "Loss::node_hessian");
   const Eigen::VectorXd u = f.col(k);
   const Eigen::VectorXd delta = u - f_prime.col(k);
   // u_i − u_j as an N × N matrix.
